@@ -40,10 +40,7 @@ export function isNameStartNonAscii(cp: number): boolean {
 /** `NameChar` for a code point above 127. */
 export function isNameCharNonAscii(cp: number): boolean {
   return (
-    cp === 0xb7 ||
-    (cp >= 0x300 && cp <= 0x36f) ||
-    (cp >= 0x203f && cp <= 0x2040) ||
-    isNameStartNonAscii(cp)
+    cp === 0xb7 || (cp >= 0x300 && cp <= 0x36f) || (cp >= 0x203f && cp <= 0x2040) || isNameStartNonAscii(cp)
   );
 }
 

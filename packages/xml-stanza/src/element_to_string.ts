@@ -46,7 +46,7 @@ function attrReference(c: number): string | undefined {
   }
 }
 
-function escape(s: string, special: RegExp, reference: (c: number) => string | undefined): string {
+function escapeWith(s: string, special: RegExp, reference: (c: number) => string | undefined): string {
   if (!special.test(s)) return s;
   s = scrub(s);
   let out = '';
@@ -62,7 +62,7 @@ function escape(s: string, special: RegExp, reference: (c: number) => string | u
 
 /** Escapes character data for use between tags. */
 export function crypt_text(s: string): string {
-  return escape(s, TEXT_SPECIAL, textReference);
+  return escapeWith(s, TEXT_SPECIAL, textReference);
 }
 
 /**
@@ -70,12 +70,14 @@ export function crypt_text(s: string): string {
  * attribute value (`&`, `<`, `>`, `"`, `'`, plus tab, LF and CR as character references).
  */
 export function crypt(s: string): string {
-  return escape(s, ATTR_SPECIAL, attrReference);
+  return escapeWith(s, ATTR_SPECIAL, attrReference);
 }
 
 function checkName(name: string, what: string, owner: string): void {
   if (!is_xml_name(name)) {
-    throw new TypeError(`element_to_string: ${what} name ${JSON.stringify(name)} of <${owner}> is not an XML name`);
+    throw new TypeError(
+      `element_to_string: ${what} name ${JSON.stringify(name)} of <${owner}> is not an XML name`,
+    );
   }
 }
 
@@ -88,15 +90,16 @@ function write(el: XmlElement): string {
     const key = attrs[i][0];
     checkName(key, 'attribute', name);
     for (let j = 0; j < i; j++) {
-      if (attrs[j][0] === key) throw new TypeError(`element_to_string: duplicate attribute '${key}' on <${name}>`);
+      if (attrs[j][0] === key)
+        throw new TypeError(`element_to_string: duplicate attribute '${key}' on <${name}>`);
     }
-    s += ` ${key}='${escape(attrs[i][1], ATTR_SPECIAL, attrReference)}'`;
+    s += ` ${key}='${escapeWith(attrs[i][1], ATTR_SPECIAL, attrReference)}'`;
   }
   const children = el[3];
   if (children.length === 0) return `${s}/>`;
   s += '>';
   for (const child of children) {
-    s += child[0] === 'xmlcdata' ? escape(child[1], TEXT_SPECIAL, textReference) : write(child);
+    s += child[0] === 'xmlcdata' ? escapeWith(child[1], TEXT_SPECIAL, textReference) : write(child);
   }
   return `${s}</${name}>`;
 }

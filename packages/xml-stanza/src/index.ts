@@ -22,7 +22,15 @@ export {
   NAME_START,
   WHITESPACE,
 } from './chars.js';
-export { append_subtags, cdata, element, is_cdata, is_element, remove_tag_attr, replace_tag_attr } from './construct.js';
+export {
+  append_subtags,
+  cdata,
+  element,
+  is_cdata,
+  is_element,
+  remove_tag_attr,
+  replace_tag_attr,
+} from './construct.js';
 export { crypt, crypt_text, element_to_string } from './element_to_string.js';
 export { from_ltx, to_ltx } from './ltx.js';
 export type { XmlAttr, XmlCdata, XmlElement, XmlNode } from './types.js';

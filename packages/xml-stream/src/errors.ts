@@ -17,7 +17,11 @@ export interface XmlStreamError {
   position: number;
 }
 
-export function streamError(condition: StreamErrorCondition, reason: string, position: number): XmlStreamError {
+export function streamError(
+  condition: StreamErrorCondition,
+  reason: string,
+  position: number,
+): XmlStreamError {
   return { condition, reason, position };
 }
 

@@ -9,5 +9,5 @@ export {
 export { parse_element } from './parse_element.js';
 export { XmlStream, type XmlStreamHandler } from './parser.js';
 export { Utf8StreamDecoder } from './utf8.js';
-export * as xml_stream from './xml_stream.js';
 export type { XmlStreamCallback, XmlStreamEvent, XmlStreamState } from './xml_stream.js';
+export * as xml_stream from './xml_stream.js';

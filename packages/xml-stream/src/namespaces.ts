@@ -22,11 +22,15 @@ export class NamespaceScope {
   declare(prefix: string, uri: string, depth: number): void {
     if (prefix === 'xmlns') throw new Refusal('not-well-formed', "the prefix 'xmlns' cannot be declared");
     if (prefix === 'xml') {
-      if (uri !== XML_NS) throw new Refusal('not-well-formed', `the prefix 'xml' cannot be bound to '${uri}'`);
+      if (uri !== XML_NS)
+        throw new Refusal('not-well-formed', `the prefix 'xml' cannot be bound to '${uri}'`);
       return;
     }
     if (uri === XML_NS || uri === XMLNS_NS) {
-      throw new Refusal('not-well-formed', `the namespace '${uri}' is reserved and cannot be bound to '${prefix}'`);
+      throw new Refusal(
+        'not-well-formed',
+        `the namespace '${uri}' is reserved and cannot be bound to '${prefix}'`,
+      );
     }
     if (prefix !== '' && uri === '') {
       throw new Refusal('not-well-formed', `the prefix '${prefix}' cannot be bound to the empty namespace`);

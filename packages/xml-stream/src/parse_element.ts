@@ -27,5 +27,7 @@ export function parse_element(
   );
   parser.write(input);
   if (result === undefined || result[0] !== 'error') parser.end();
-  return result ?? ['error', { condition: 'not-well-formed', reason: 'no element in the input', position: 0 }];
+  return (
+    result ?? ['error', { condition: 'not-well-formed', reason: 'no element in the input', position: 0 }]
+  );
 }

@@ -36,7 +36,10 @@ export function expandReferences(raw: string, from: number): string {
   while (amp !== -1) {
     const semi = raw.indexOf(';', amp + 1);
     if (semi === -1 || semi - amp > MAX_REFERENCE) {
-      throw new Refusal('not-well-formed', `'&' does not start a reference: ${JSON.stringify(raw.slice(amp, amp + 12))}`);
+      throw new Refusal(
+        'not-well-formed',
+        `'&' does not start a reference: ${JSON.stringify(raw.slice(amp, amp + 12))}`,
+      );
     }
     const body = raw.slice(amp + 1, semi);
     let rep: string;
@@ -64,9 +67,15 @@ export function expandReferences(raw: string, from: number): string {
           }
           rep = String.fromCodePoint(cp);
         } else if (is_xml_name(body)) {
-          throw new Refusal('restricted-xml', `entity reference &${body}; is not allowed (only the predefined ones)`);
+          throw new Refusal(
+            'restricted-xml',
+            `entity reference &${body}; is not allowed (only the predefined ones)`,
+          );
         } else {
-          throw new Refusal('not-well-formed', `'&' does not start a reference: ${JSON.stringify(`&${body};`)}`);
+          throw new Refusal(
+            'not-well-formed',
+            `'&' does not start a reference: ${JSON.stringify(`&${body};`)}`,
+          );
         }
     }
     out += raw.slice(last, amp) + rep;

@@ -17,6 +17,8 @@ function sequenceLength(lead: number): number {
  */
 export class Utf8StreamDecoder {
   private carry: Buffer | null = null;
+  /** The last `decode` began by completing a character held back from the chunk before. */
+  completedCarry = false;
 
   /** Bytes of a character still incomplete at the end of the input so far. */
   get pending(): number {
@@ -28,8 +30,11 @@ export class Utf8StreamDecoder {
   }
 
   decode(chunk: Uint8Array): string | null {
-    let bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let bytes = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let head = '';
+    this.completedCarry = false;
     if (this.carry !== null) {
       const need = sequenceLength(this.carry[0]) - this.carry.length;
       if (bytes.length < need) {
@@ -38,6 +43,7 @@ export class Utf8StreamDecoder {
       }
       const whole = Buffer.concat([this.carry, bytes.subarray(0, need)]);
       this.carry = null;
+      this.completedCarry = true;
       if (!isUtf8(whole)) return null;
       head = whole.toString('utf8');
       bytes = bytes.subarray(need);

@@ -21,7 +21,11 @@ export interface XmlStreamState {
  * `xml_stream:new(CallbackPid, MaxSize)`: a parser that calls `callback` with each event. `maxSize` is
  * `max_stanza_size` in bytes, or `'infinity'`.
  */
-function create(callback: XmlStreamCallback, maxSize: number | 'infinity' = 'infinity', options: XmlStreamOptions = {}): XmlStreamState {
+function create(
+  callback: XmlStreamCallback,
+  maxSize: number | 'infinity' = 'infinity',
+  options: XmlStreamOptions = {},
+): XmlStreamState {
   const parser = new XmlStream(
     {
       xmlstreamstart: (name, attrs) => callback(['xmlstreamstart', name, attrs]),
@@ -33,6 +37,7 @@ function create(callback: XmlStreamCallback, maxSize: number | 'infinity' = 'inf
   );
   return { parser };
 }
+
 export { create as new };
 
 /** `xml_stream:parse(State, Data)`: feeds data; events reach the callback before it returns. */
