@@ -271,7 +271,11 @@ export class XmlStream {
         this.consumed = -from;
       }
     } catch (e) {
-      if (!(e instanceof Refusal)) throw e;
+      if (!(e instanceof Refusal)) {
+        // A handler threw: its exception is the caller's, and this stream cannot be trusted any more.
+        this.state = FAILED;
+        throw e;
+      }
       this.fail(e.condition, e.reason, this.lexPos);
     } finally {
       this.running = false;
@@ -361,6 +365,14 @@ export class XmlStream {
           }
           if (lt > tok || this.partial !== '') this.text(this.take(s, tok, lt));
           pos = lt + 1;
+          // Fast path: a start tag's name begins right away (an ASCII name-start character).
+          const c = s.charCodeAt(pos);
+          if (c < 128 && (ASCII_CLASS[c] & NAME_START) !== 0 && !this.ended) {
+            this.fresh = false;
+            tok = pos;
+            state = START_NAME;
+            break;
+          }
           state = LT;
           break;
         }
@@ -438,6 +450,20 @@ export class XmlStream {
           }
           if (qname(name, 'attribute') !== -1 || name === 'xmlns') this.nsAttrs = true;
           this.attrName = name;
+          // Fast path for the usual name='value' with the whole value in this chunk.
+          if (s.charCodeAt(pos) === 61 /* = */) {
+            const quote = s.charCodeAt(pos + 1);
+            if (quote === 34 || quote === 39) {
+              const q = s.indexOf(quote === 34 ? '"' : "'", pos + 2);
+              if (q !== -1) {
+                this.attribute(s.slice(pos + 2, q));
+                pos = q + 1;
+                this.spaced = false;
+                state = TAG;
+                break;
+              }
+            }
+          }
           state = ATTR_EQ;
           break;
         }
