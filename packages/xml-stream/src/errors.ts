@@ -27,6 +27,8 @@ export function streamError(
 
 /** Thrown inside the parser when input is refused; the parser turns it into an `XmlStreamError`. */
 export class Refusal {
+  /** Index in the chunk of the character that revealed the error, filled in by the lexer. */
+  at: number | undefined = undefined;
   constructor(
     readonly condition: StreamErrorCondition,
     readonly reason: string,

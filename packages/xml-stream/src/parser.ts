@@ -64,8 +64,8 @@ function codePointAt(s: string, i: number): number {
 }
 
 /**
- * Checks a qualified name (XML `Name` that is also an XML-Namespaces `QName`: at most one colon, not
- * first or last) and returns the colon's index, or -1. The scanner has already checked every character
+ * Checks a qualified name (XML `Name` that is also an XML-Namespaces `QName`: prefix and local part
+ * both NCNames, so at most one colon, not first or last) and returns the colon's index, or -1. The scanner has already checked every character
  * is a `NameChar`; only the first must also be a `NameStartChar`.
  */
 function qname(name: string, what: string): number {
@@ -77,7 +77,14 @@ function qname(name: string, what: string): number {
     );
   }
   const colon = name.indexOf(':');
-  if (colon !== -1 && (colon === 0 || colon === name.length - 1 || name.indexOf(':', colon + 1) !== -1)) {
+  if (colon === -1) return colon;
+  // Both sides of the colon are NCNames: the local part too must begin with a NameStartChar.
+  const local = colon + 1 < name.length ? name.charCodeAt(colon + 1) : 58;
+  const localStarts =
+    local < 128
+      ? local !== 58 && (ASCII_CLASS[local] & NAME_START) !== 0
+      : isNameStartNonAscii(codePointAt(name, colon + 1));
+  if (colon === 0 || !localStarts || name.indexOf(':', colon + 1) !== -1) {
     throw new Refusal(
       'not-well-formed',
       `${what} name ${JSON.stringify(name)} is not a valid qualified name`,
@@ -132,10 +139,10 @@ export class XmlStream {
   private fresh = true;
   /** A handler called `reset()` while a chunk was being parsed. */
   private resetPending = false;
-  /** Where in the chunk the lexer is, for the position of an error. */
-  private lexPos = 0;
   /** A chunk is being parsed (so a handler's `reset()` must not drop decoder state). */
   private running = false;
+  /** Stream position of the '<' of the `<!` or `<?` being read, where its errors are reported. */
+  private markup = 0;
 
   // Stanza size accounting, in bytes, restarting at each event as ejabberd's does.
   private stanzaBytes = 0;
@@ -187,11 +194,11 @@ export class XmlStream {
       const bytes = data.subarray(i, Math.min(i + SLICE, data.length));
       const s = this.decoder.decode(bytes);
       if (s === null) {
-        this.fail(
-          'not-well-formed',
-          `invalid UTF-8 in the ${bytes.length} bytes starting at byte ${i} of this read`,
-          0,
-        );
+        // Parse what came before the bad byte first, as if the bytes had arrived one at a time.
+        this.asciiChunk = false;
+        this.fromBytes = true;
+        this.run(this.decoder.validPrefix);
+        if (this.state !== FAILED) this.fail('not-well-formed', 'invalid UTF-8 in the input', 0);
         return;
       }
       // Without a held-back character, chars == bytes means the chunk is ASCII and sizes are free.
@@ -209,12 +216,13 @@ export class XmlStream {
    */
   end(): void {
     if (this.state === FAILED) return;
-    if (this.options.document && (this.depth > 0 || !this.ended)) {
-      const reason =
-        this.depth > 0 || this.state !== TEXT
-          ? 'input ends before the element is complete'
-          : 'no element in the input';
-      this.fail('not-well-formed', reason, 0);
+    if (this.options.document) {
+      // A lone document must be complete: its root closed, nothing unfinished after it.
+      if (this.depth > 0 || this.state !== TEXT || this.decoder.pending > 0) {
+        this.fail('not-well-formed', 'input ends before the document is complete', 0);
+      } else if (!this.ended) {
+        this.fail('not-well-formed', 'no element in the input', 0);
+      }
       return;
     }
     if (this.decoder.pending > 0 && this.depth > 0) {
@@ -257,8 +265,29 @@ export class XmlStream {
     this.handler.xmlstreamerror({ condition, reason, position: this.consumed + pos });
   }
 
-  /** Parses one decoded chunk, turning a refusal into an `xmlstreamerror`. */
+  /**
+   * Parses one decoded chunk. One regular-expression pass finds the first character XML forbids;
+   * everything before it is parsed first, so events and errors never depend on where a chunk ends.
+   * Decoded UTF-8 cannot hold a lone surrogate, so it gets the (four times faster) pattern without them.
+   */
   private run(s: string): void {
+    const bad = (this.fromBytes ? CONTROL_CHAR : FORBIDDEN_CHAR).exec(s);
+    if (bad === null) {
+      this.parse(s);
+      return;
+    }
+    this.parse(s.slice(0, bad.index));
+    if (this.state !== FAILED) {
+      this.fail(
+        'not-well-formed',
+        `character ${describe(s.codePointAt(bad.index) ?? 0)} is not allowed in XML`,
+        0,
+      );
+    }
+  }
+
+  /** Lexes a chunk, turning a refusal into an `xmlstreamerror`. */
+  private parse(s: string): void {
     let from = 0;
     this.running = true;
     try {
@@ -276,7 +305,7 @@ export class XmlStream {
         this.state = FAILED;
         throw e;
       }
-      this.fail(e.condition, e.reason, this.lexPos);
+      this.fail(e.condition, e.reason, e.at ?? 0);
     } finally {
       this.running = false;
     }
@@ -330,322 +359,328 @@ export class XmlStream {
     let state = this.state;
     this.countFrom = start;
     if (this.fresh && state === TEXT && this.partial === '' && s.charCodeAt(pos) === 0xfeff) tok = ++pos; // a BOM
-    // One regular-expression pass per chunk finds characters XML forbids, wherever they are. Decoded
-    // UTF-8 cannot hold a lone surrogate, so it gets the (four times faster) pattern without them.
-    const bad = (this.fromBytes ? CONTROL_CHAR : FORBIDDEN_CHAR).exec(pos === 0 ? s : s.slice(pos));
-    if (bad !== null) {
-      this.lexPos = pos + bad.index;
-      throw new Refusal(
-        'not-well-formed',
-        `character ${describe(s.codePointAt(this.lexPos) ?? 0)} is not allowed in XML`,
-      );
-    }
-    while (pos < n) {
-      this.lexPos = pos;
-      switch (state) {
-        case TEXT: {
-          const lt = s.indexOf('<', pos);
-          if (this.depth === 0) {
-            // Outside the root only whitespace may appear; check it now, keep none of it.
-            const end = lt === -1 ? n : lt;
-            for (let i = pos; i < end; i++) {
-              const c = s.charCodeAt(i);
-              if (c >= 128 || (ASCII_CLASS[c] & WHITESPACE) === 0) {
-                this.lexPos = i;
-                throw new Refusal('not-well-formed', 'text outside the root element');
+    try {
+      while (pos < n) {
+        switch (state) {
+          case TEXT: {
+            const lt = s.indexOf('<', pos);
+            if (this.depth === 0) {
+              // Outside the root only whitespace may appear; check it now, keep none of it.
+              const end = lt === -1 ? n : lt;
+              for (let i = pos; i < end; i++) {
+                const c = s.charCodeAt(i);
+                if (c >= 128 || (ASCII_CLASS[c] & WHITESPACE) === 0) {
+                  pos = i;
+                  throw new Refusal('not-well-formed', 'text outside the root element');
+                }
               }
+              if (end > pos) this.fresh = false;
+              this.partial = '';
+              tok = end;
             }
-            if (end > pos) this.fresh = false;
-            this.partial = '';
-            tok = end;
-          }
-          if (lt === -1) {
-            pos = n;
-            break;
-          }
-          if (lt > tok || this.partial !== '') this.text(this.take(s, tok, lt));
-          pos = lt + 1;
-          // Fast path: a start tag's name begins right away (an ASCII name-start character).
-          const c = s.charCodeAt(pos);
-          if (c < 128 && (ASCII_CLASS[c] & NAME_START) !== 0 && !this.ended) {
-            this.fresh = false;
-            tok = pos;
-            state = START_NAME;
-            break;
-          }
-          state = LT;
-          break;
-        }
-        case LT: {
-          const c = s.charCodeAt(pos);
-          if (c === 47 /* / */) {
-            if (this.depth === 0) throw new Refusal('not-well-formed', 'end tag outside the root element');
-            tok = ++pos;
-            state = END_NAME;
-          } else if (c === 33 /* ! */) {
-            tok = ++pos;
-            state = BANG;
-          } else if (c === 63 /* ? */) {
-            tok = ++pos;
-            state = PI;
-          } else {
-            if (this.ended) throw new Refusal('not-well-formed', 'an element after the root element closed');
-            tok = pos;
-            state = START_NAME;
-          }
-          if (state !== PI) this.fresh = false;
-          break;
-        }
-        case START_NAME: {
-          pos = scanName(s, pos);
-          if (pos === n) break;
-          const name = this.take(s, tok, pos);
-          if (name === '')
-            throw new Refusal('not-well-formed', `${describe(s.charCodeAt(pos))} cannot start a tag`);
-          qname(name, 'element');
-          this.tagName = name;
-          this.attrs = [];
-          this.nsAttrs = false;
-          this.spaced = true;
-          state = TAG;
-          break;
-        }
-        case TAG: {
-          let c = s.charCodeAt(pos);
-          if (c < 128 && (ASCII_CLASS[c] & WHITESPACE) !== 0) {
-            this.spaced = true;
-            do c = s.charCodeAt(++pos);
-            while (pos < n && c < 128 && (ASCII_CLASS[c] & WHITESPACE) !== 0);
-            if (pos === n) break;
-          }
-          if (c === 62 /* > */) {
-            pos++;
-            tok = pos;
-            state = TEXT;
-            if (this.startElement(s, pos, false)) return pos;
-          } else if (c === 47 /* / */) {
-            pos++;
-            state = EMPTY_CLOSE;
-          } else {
-            if (!this.spaced) {
-              throw new Refusal(
-                'not-well-formed',
-                `attributes of <${this.tagName}> must be separated by whitespace`,
-              );
-            }
-            tok = pos;
-            state = ATTR_NAME;
-          }
-          break;
-        }
-        case ATTR_NAME: {
-          pos = scanName(s, pos);
-          if (pos === n) break;
-          const name = this.take(s, tok, pos);
-          if (name === '') {
-            throw new Refusal(
-              'not-well-formed',
-              `${describe(s.charCodeAt(pos))} is not allowed in the tag <${this.tagName}>`,
-            );
-          }
-          if (qname(name, 'attribute') !== -1 || name === 'xmlns') this.nsAttrs = true;
-          this.attrName = name;
-          // Fast path for the usual name='value' with the whole value in this chunk.
-          if (s.charCodeAt(pos) === 61 /* = */) {
-            const quote = s.charCodeAt(pos + 1);
-            if (quote === 34 || quote === 39) {
-              const q = s.indexOf(quote === 34 ? '"' : "'", pos + 2);
-              if (q !== -1) {
-                this.attribute(s.slice(pos + 2, q));
-                pos = q + 1;
-                this.spaced = false;
-                state = TAG;
-                break;
-              }
-            }
-          }
-          state = ATTR_EQ;
-          break;
-        }
-        case ATTR_EQ:
-        case ATTR_QUOTE: {
-          let c = s.charCodeAt(pos);
-          while (c < 128 && (ASCII_CLASS[c] & WHITESPACE) !== 0) {
-            if (++pos === n) break;
-            c = s.charCodeAt(pos);
-          }
-          if (pos === n) break;
-          if (state === ATTR_EQ) {
-            if (c !== 61 /* = */)
-              throw new Refusal(
-                'not-well-formed',
-                `attribute '${this.attrName}' of <${this.tagName}> has no value`,
-              );
-            pos++;
-            state = ATTR_QUOTE;
-          } else {
-            if (c !== 34 && c !== 39) {
-              throw new Refusal(
-                'not-well-formed',
-                `the value of attribute '${this.attrName}' of <${this.tagName}> is not quoted`,
-              );
-            }
-            this.quote = c;
-            tok = ++pos;
-            state = ATTR_VALUE;
-          }
-          break;
-        }
-        case ATTR_VALUE: {
-          const q = s.indexOf(this.quote === 34 ? '"' : "'", pos);
-          if (q === -1) {
-            pos = n;
-            break;
-          }
-          this.attribute(this.take(s, tok, q));
-          pos = q + 1;
-          this.spaced = false;
-          state = TAG;
-          break;
-        }
-        case EMPTY_CLOSE: {
-          if (s.charCodeAt(pos) !== 62)
-            throw new Refusal('not-well-formed', `'/' not followed by '>' in <${this.tagName}>`);
-          pos++;
-          tok = pos;
-          state = TEXT;
-          if (this.startElement(s, pos, true)) return pos;
-          break;
-        }
-        case END_NAME: {
-          pos = scanName(s, pos);
-          if (pos === n) break;
-          const name = this.take(s, tok, pos);
-          const expected = this.depth < this.stanzaDepth ? this.rootName : this.open[this.open.length - 1][1];
-          if (name !== expected) {
-            throw new Refusal(
-              'not-well-formed',
-              `end tag </${name}> does not match the open element <${expected}>`,
-            );
-          }
-          state = END_TAG;
-          break;
-        }
-        case END_TAG: {
-          let c = s.charCodeAt(pos);
-          while (c < 128 && (ASCII_CLASS[c] & WHITESPACE) !== 0) {
-            if (++pos === n) break;
-            c = s.charCodeAt(pos);
-          }
-          if (pos === n) break;
-          if (c !== 62) throw new Refusal('not-well-formed', `${describe(c)} in an end tag`);
-          pos++;
-          tok = pos;
-          state = TEXT;
-          if (this.endElement(s, pos)) return pos;
-          break;
-        }
-        case BANG: {
-          // Decide from up to 7 characters: '[CDATA[', '--' (comment) or 'DOCTYPE'.
-          const seen = this.partial + s.slice(tok, Math.min(n, tok + 7));
-          if (seen.startsWith('--'))
-            throw new Refusal('restricted-xml', 'comments are not allowed (RFC 6120 11.1)');
-          if (seen.startsWith('DOCTYPE')) {
-            throw new Refusal('restricted-xml', 'a DOCTYPE (DTD) is not allowed (RFC 6120 11.1)');
-          }
-          if (seen.startsWith('[CDATA[')) {
-            if (this.depth === 0)
-              throw new Refusal('not-well-formed', 'a CDATA section outside the root element');
-            pos = tok + 7 - this.partial.length;
-            this.partial = '';
-            tok = pos;
-            state = CDATA;
-            break;
-          }
-          if (
-            tok + 7 > n &&
-            ('[CDATA['.startsWith(seen) || '-'.startsWith(seen) || 'DOCTYPE'.startsWith(seen))
-          ) {
-            pos = n; // not enough yet to decide
-            break;
-          }
-          throw new Refusal('not-well-formed', `'<!' followed by ${JSON.stringify(seen)}`);
-        }
-        case CDATA: {
-          let end = -1;
-          let resume = 0;
-          const p = this.partial;
-          if (pos === 0 && p !== '') {
-            // The terminator may straddle the chunk boundary.
-            if (p.endsWith(']]') && s.charCodeAt(0) === 62) {
-              this.partial = p.slice(0, -2);
-              end = 0;
-              resume = 1;
-            } else if (p.endsWith(']') && s.startsWith(']>')) {
-              this.partial = p.slice(0, -1);
-              end = 0;
-              resume = 2;
-            }
-          }
-          if (end === -1) {
-            end = s.indexOf(']]>', pos);
-            if (end === -1) {
+            if (lt === -1) {
               pos = n;
               break;
             }
-            resume = end + 3;
-          }
-          this.cdataSection(this.take(s, tok, end));
-          pos = tok = resume;
-          state = TEXT;
-          break;
-        }
-        case PI: {
-          if (!this.fresh)
-            throw new Refusal('restricted-xml', 'processing instructions are not allowed (RFC 6120 11.1)');
-          let end = s.indexOf('?>', pos);
-          let resume = end + 2;
-          if (pos === 0 && this.partial.endsWith('?') && s.charCodeAt(0) === 62) {
-            this.partial = this.partial.slice(0, -1);
-            end = 0;
-            resume = 1;
-          }
-          if (end === -1) {
-            if (this.partial.length + n - tok > MAX_DECLARATION) {
-              throw new Refusal('not-well-formed', 'an XML declaration that does not end');
+            pos = lt; // where a refused text is reported
+            if (lt > tok || this.partial !== '') this.text(this.take(s, tok, lt));
+            pos = lt + 1;
+            // Fast path: a start tag's name begins right away (an ASCII name-start character).
+            const c = s.charCodeAt(pos);
+            if (c < 128 && (ASCII_CLASS[c] & NAME_START) !== 0 && !this.ended) {
+              this.fresh = false;
+              tok = pos;
+              state = START_NAME;
+              break;
             }
-            pos = n;
+            state = LT;
             break;
           }
-          this.declaration(this.take(s, tok, end));
-          this.fresh = false;
-          pos = tok = resume;
-          state = TEXT;
-          break;
+          case LT: {
+            const c = s.charCodeAt(pos);
+            if (c === 47 /* / */) {
+              if (this.depth === 0) throw new Refusal('not-well-formed', 'end tag outside the root element');
+              tok = ++pos;
+              state = END_NAME;
+            } else if (c === 33 /* ! */) {
+              this.markup = this.consumed + pos - 1;
+              tok = ++pos;
+              state = BANG;
+            } else if (c === 63 /* ? */) {
+              this.markup = this.consumed + pos - 1;
+              tok = ++pos;
+              state = PI;
+            } else {
+              if (this.ended)
+                throw new Refusal('not-well-formed', 'an element after the root element closed');
+              tok = pos;
+              state = START_NAME;
+            }
+            if (state !== PI) this.fresh = false;
+            break;
+          }
+          case START_NAME: {
+            pos = scanName(s, pos);
+            if (pos === n) break;
+            const name = this.take(s, tok, pos);
+            if (name === '')
+              throw new Refusal('not-well-formed', `${describe(s.charCodeAt(pos))} cannot start a tag`);
+            qname(name, 'element');
+            this.tagName = name;
+            this.attrs = [];
+            this.nsAttrs = false;
+            this.spaced = true;
+            state = TAG;
+            break;
+          }
+          case TAG: {
+            let c = s.charCodeAt(pos);
+            if (c < 128 && (ASCII_CLASS[c] & WHITESPACE) !== 0) {
+              this.spaced = true;
+              do c = s.charCodeAt(++pos);
+              while (pos < n && c < 128 && (ASCII_CLASS[c] & WHITESPACE) !== 0);
+              if (pos === n) break;
+            }
+            if (c === 62 /* > */) {
+              pos++;
+              tok = pos;
+              state = TEXT;
+              if (this.startElement(s, pos, false)) return pos;
+            } else if (c === 47 /* / */) {
+              pos++;
+              state = EMPTY_CLOSE;
+            } else {
+              if (!this.spaced) {
+                throw new Refusal(
+                  'not-well-formed',
+                  `attributes of <${this.tagName}> must be separated by whitespace`,
+                );
+              }
+              tok = pos;
+              state = ATTR_NAME;
+            }
+            break;
+          }
+          case ATTR_NAME: {
+            pos = scanName(s, pos);
+            if (pos === n) break;
+            const name = this.take(s, tok, pos);
+            if (name === '') {
+              throw new Refusal(
+                'not-well-formed',
+                `${describe(s.charCodeAt(pos))} is not allowed in the tag <${this.tagName}>`,
+              );
+            }
+            if (qname(name, 'attribute') !== -1 || name === 'xmlns') this.nsAttrs = true;
+            this.attrName = name;
+            // Fast path for the usual name='value' with the whole value in this chunk.
+            if (s.charCodeAt(pos) === 61 /* = */) {
+              const quote = s.charCodeAt(pos + 1);
+              if (quote === 34 || quote === 39) {
+                const q = s.indexOf(quote === 34 ? '"' : "'", pos + 2);
+                if (q !== -1) {
+                  const raw = s.slice(pos + 2, q);
+                  pos = q;
+                  this.attribute(raw);
+                  pos = q + 1;
+                  this.spaced = false;
+                  state = TAG;
+                  break;
+                }
+              }
+            }
+            state = ATTR_EQ;
+            break;
+          }
+          case ATTR_EQ:
+          case ATTR_QUOTE: {
+            let c = s.charCodeAt(pos);
+            while (c < 128 && (ASCII_CLASS[c] & WHITESPACE) !== 0) {
+              if (++pos === n) break;
+              c = s.charCodeAt(pos);
+            }
+            if (pos === n) break;
+            if (state === ATTR_EQ) {
+              if (c !== 61 /* = */)
+                throw new Refusal(
+                  'not-well-formed',
+                  `attribute '${this.attrName}' of <${this.tagName}> has no value`,
+                );
+              pos++;
+              state = ATTR_QUOTE;
+            } else {
+              if (c !== 34 && c !== 39) {
+                throw new Refusal(
+                  'not-well-formed',
+                  `the value of attribute '${this.attrName}' of <${this.tagName}> is not quoted`,
+                );
+              }
+              this.quote = c;
+              tok = ++pos;
+              state = ATTR_VALUE;
+            }
+            break;
+          }
+          case ATTR_VALUE: {
+            const q = s.indexOf(this.quote === 34 ? '"' : "'", pos);
+            if (q === -1) {
+              pos = n;
+              break;
+            }
+            pos = q;
+            this.attribute(this.take(s, tok, q));
+            pos = q + 1;
+            this.spaced = false;
+            state = TAG;
+            break;
+          }
+          case EMPTY_CLOSE: {
+            if (s.charCodeAt(pos) !== 62)
+              throw new Refusal('not-well-formed', `'/' not followed by '>' in <${this.tagName}>`);
+            pos++;
+            tok = pos;
+            state = TEXT;
+            if (this.startElement(s, pos, true)) return pos;
+            break;
+          }
+          case END_NAME: {
+            pos = scanName(s, pos);
+            if (pos === n) break;
+            const name = this.take(s, tok, pos);
+            const expected =
+              this.depth < this.stanzaDepth ? this.rootName : this.open[this.open.length - 1][1];
+            if (name !== expected) {
+              throw new Refusal(
+                'not-well-formed',
+                `end tag </${name}> does not match the open element <${expected}>`,
+              );
+            }
+            state = END_TAG;
+            break;
+          }
+          case END_TAG: {
+            let c = s.charCodeAt(pos);
+            while (c < 128 && (ASCII_CLASS[c] & WHITESPACE) !== 0) {
+              if (++pos === n) break;
+              c = s.charCodeAt(pos);
+            }
+            if (pos === n) break;
+            if (c !== 62) throw new Refusal('not-well-formed', `${describe(c)} in an end tag`);
+            pos++;
+            tok = pos;
+            state = TEXT;
+            if (this.endElement(s, pos)) return pos;
+            break;
+          }
+          case BANG: {
+            // Decide from up to 7 characters: '[CDATA[', '--' (comment) or 'DOCTYPE'.
+            const seen = this.partial + s.slice(tok, Math.min(n, tok + 7));
+            pos = this.markup - this.consumed; // errors point at the '<'
+            if (seen.startsWith('--'))
+              throw new Refusal('restricted-xml', 'comments are not allowed (RFC 6120 11.1)');
+            if (seen.startsWith('DOCTYPE')) {
+              throw new Refusal('restricted-xml', 'a DOCTYPE (DTD) is not allowed (RFC 6120 11.1)');
+            }
+            if (seen.startsWith('[CDATA[')) {
+              if (this.depth === 0)
+                throw new Refusal('not-well-formed', 'a CDATA section outside the root element');
+              pos = tok + 7 - this.partial.length;
+              this.partial = '';
+              tok = pos;
+              state = CDATA;
+              break;
+            }
+            if (
+              tok + 7 > n &&
+              ('[CDATA['.startsWith(seen) || '-'.startsWith(seen) || 'DOCTYPE'.startsWith(seen))
+            ) {
+              pos = n; // not enough yet to decide
+              break;
+            }
+            throw new Refusal('not-well-formed', `'<!' followed by ${JSON.stringify(seen)}`);
+          }
+          case CDATA: {
+            let end = -1;
+            let resume = 0;
+            const p = this.partial;
+            if (pos === 0 && p !== '') {
+              // The terminator may straddle the chunk boundary.
+              if (p.endsWith(']]') && s.charCodeAt(0) === 62) {
+                this.partial = p.slice(0, -2);
+                end = 0;
+                resume = 1;
+              } else if (p.endsWith(']') && s.startsWith(']>')) {
+                this.partial = p.slice(0, -1);
+                end = 0;
+                resume = 2;
+              }
+            }
+            if (end === -1) {
+              end = s.indexOf(']]>', pos);
+              if (end === -1) {
+                pos = n;
+                break;
+              }
+              resume = end + 3;
+            }
+            this.cdataSection(this.take(s, tok, end));
+            pos = tok = resume;
+            state = TEXT;
+            break;
+          }
+          case PI: {
+            if (!this.fresh)
+              throw new Refusal('restricted-xml', 'processing instructions are not allowed (RFC 6120 11.1)');
+            let end = s.indexOf('?>', pos);
+            let resume = end + 2;
+            if (pos === 0 && this.partial.endsWith('?') && s.charCodeAt(0) === 62) {
+              this.partial = this.partial.slice(0, -1);
+              end = 0;
+              resume = 1;
+            }
+            if (end === -1) {
+              if (this.partial.length + n - tok > MAX_DECLARATION) {
+                pos = this.markup - this.consumed;
+                throw new Refusal('not-well-formed', 'an XML declaration that does not end');
+              }
+              pos = n;
+              break;
+            }
+            pos = this.markup - this.consumed;
+            this.declaration(this.take(s, tok, end));
+            this.fresh = false;
+            pos = tok = resume;
+            state = TEXT;
+            break;
+          }
+          default:
+            return -1;
         }
-        default:
-          return -1;
       }
+      // The chunk is consumed: keep the unfinished token's start, and count the stanza's bytes so far.
+      if (
+        tok < n &&
+        (state === TEXT ||
+          state === START_NAME ||
+          state === ATTR_NAME ||
+          state === ATTR_VALUE ||
+          state === END_NAME ||
+          state === BANG ||
+          state === CDATA ||
+          state === PI)
+      ) {
+        this.partial += s.slice(tok);
+      }
+      this.state = state;
+      this.stanzaBytes = this.measure(s, n, true);
+      this.countFrom = 0;
+      this.consumed += n;
+      return -1;
+    } catch (e) {
+      // The error is reported where the character that revealed it is, whatever the chunking.
+      if (e instanceof Refusal && e.at === undefined) e.at = pos;
+      throw e;
     }
-    // The chunk is consumed: keep the unfinished token's start, and count the stanza's bytes so far.
-    if (
-      tok < n &&
-      (state === TEXT ||
-        state === START_NAME ||
-        state === ATTR_NAME ||
-        state === ATTR_VALUE ||
-        state === END_NAME ||
-        state === BANG ||
-        state === CDATA ||
-        state === PI)
-    ) {
-      this.partial += s.slice(tok);
-    }
-    this.state = state;
-    this.stanzaBytes = this.measure(s, n, true);
-    this.countFrom = 0;
-    this.consumed += n;
-    return -1;
   }
 
   private text(raw: string): void {

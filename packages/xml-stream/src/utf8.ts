@@ -29,6 +29,12 @@ export class Utf8StreamDecoder {
     this.carry = null;
   }
 
+  /**
+   * After `decode` returned `null`: the text of the valid bytes before the first invalid one, so the
+   * caller can parse them before reporting the error, as if the bytes had arrived one at a time.
+   */
+  validPrefix = '';
+
   decode(chunk: Uint8Array): string | null {
     let bytes = Buffer.isBuffer(chunk)
       ? chunk
@@ -44,7 +50,10 @@ export class Utf8StreamDecoder {
       const whole = Buffer.concat([this.carry, bytes.subarray(0, need)]);
       this.carry = null;
       this.completedCarry = true;
-      if (!isUtf8(whole)) return null;
+      if (!isUtf8(whole)) {
+        this.validPrefix = '';
+        return null;
+      }
       head = whole.toString('utf8');
       bytes = bytes.subarray(need);
     }
@@ -63,9 +72,32 @@ export class Utf8StreamDecoder {
     }
     if (end === 0) return head;
     const body = end === bytes.length ? bytes : bytes.subarray(0, end);
-    if (!isUtf8(body)) return null;
+    if (!isUtf8(body)) {
+      this.validPrefix = head + body.toString('utf8', 0, validLength(body));
+      return null;
+    }
     return head + body.toString('utf8');
   }
+}
+
+/** Bytes at the start of `bytes` that form complete, valid UTF-8 (the slow path, after `isUtf8` said no). */
+function validLength(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i];
+    const len = sequenceLength(b);
+    if (len === 0 || i + len > bytes.length) return i;
+    if (len > 1) {
+      const b1 = bytes[i + 1];
+      // The second byte's range excludes overlong forms, surrogates and code points above U+10FFFF.
+      const lo = b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80;
+      const hi = b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf;
+      if (b1 < lo || b1 > hi) return i;
+      for (let k = 2; k < len; k++) if (bytes[i + k] < 0x80 || bytes[i + k] > 0xbf) return i;
+    }
+    i += len;
+  }
+  return i;
 }
 
 /** UTF-8 byte length of `s.slice(start, end)`, counted without building the slice. */
