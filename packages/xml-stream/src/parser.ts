@@ -190,24 +190,28 @@ export class XmlStream {
       }
       return;
     }
-    for (let i = 0; i < data.length; i += SLICE) {
-      const bytes = data.subarray(i, Math.min(i + SLICE, data.length));
-      const s = this.decoder.decode(bytes);
-      if (s === null) {
-        // Parse what came before the bad byte first, as if the bytes had arrived one at a time.
-        this.asciiChunk = false;
-        this.fromBytes = true;
-        this.run(this.decoder.validPrefix);
-        if (this.state !== FAILED) this.fail('not-well-formed', 'invalid UTF-8 in the input', 0);
-        return;
-      }
-      // Without a held-back character, chars == bytes means the chunk is ASCII and sizes are free.
-      this.asciiChunk =
-        s.length === bytes.length && this.decoder.pending === 0 && !this.decoder.completedCarry;
-      this.fromBytes = true;
-      this.run(s);
-      if (this.state === FAILED) return;
+    if (data.length <= SLICE) {
+      this.writeBytes(data);
+      return;
     }
+    for (let i = 0; i < data.length && this.state !== FAILED; i += SLICE) {
+      this.writeBytes(data.subarray(i, Math.min(i + SLICE, data.length)));
+    }
+  }
+
+  private writeBytes(bytes: Uint8Array): void {
+    const s = this.decoder.decode(bytes);
+    this.fromBytes = true;
+    if (s === null) {
+      // Parse what came before the bad byte first, as if the bytes had arrived one at a time.
+      this.asciiChunk = false;
+      this.run(this.decoder.validPrefix);
+      if (this.state !== FAILED) this.fail('not-well-formed', 'invalid UTF-8 in the input', 0);
+      return;
+    }
+    // Without a held-back character, chars == bytes means the chunk is ASCII and sizes are free.
+    this.asciiChunk = s.length === bytes.length && this.decoder.pending === 0 && !this.decoder.completedCarry;
+    this.run(s);
   }
 
   /**
