@@ -150,6 +150,8 @@ export class XmlStream {
   private asciiChunk = false;
   /** The chunk was decoded from bytes (so it holds no lone surrogate). */
   private fromBytes = false;
+  /** UTF-8 bytes of the chunk being parsed, or -1 when it came as a string. */
+  private chunkBytes = -1;
 
   // The start tag being read.
   private tagName = '';
@@ -184,6 +186,7 @@ export class XmlStream {
         if (end < data.length && last >= 0xd800 && last <= 0xdbff) end--; // keep a surrogate pair whole
         this.asciiChunk = false;
         this.fromBytes = false;
+        this.chunkBytes = -1;
         this.run(i === 0 && end === data.length ? data : data.slice(i, end));
         if (this.state === FAILED) return;
         i = end;
@@ -205,12 +208,14 @@ export class XmlStream {
     if (s === null) {
       // Parse what came before the bad byte first, as if the bytes had arrived one at a time.
       this.asciiChunk = false;
+      this.chunkBytes = -1;
       this.run(this.decoder.validPrefix);
       if (this.state !== FAILED) this.fail('not-well-formed', 'invalid UTF-8 in the input', 0);
       return;
     }
-    // Without a held-back character, chars == bytes means the chunk is ASCII and sizes are free.
-    this.asciiChunk = s.length === bytes.length && this.decoder.pending === 0 && !this.decoder.completedCarry;
+    // As many characters as bytes: the chunk is ASCII and sizes are free.
+    this.chunkBytes = this.decoder.decodedBytes;
+    this.asciiChunk = s.length === this.chunkBytes;
     this.run(s);
   }
 
@@ -280,6 +285,7 @@ export class XmlStream {
       this.parse(s);
       return;
     }
+    this.chunkBytes = -1; // the size the decoder gave is the whole chunk's
     this.parse(s.slice(0, bad.index));
     if (this.state !== FAILED) {
       this.fail(
@@ -301,6 +307,7 @@ export class XmlStream {
         if (from < 0) return;
         // A handler reset the stream: what follows in this chunk belongs to the new one.
         this.asciiChunk = false;
+        this.chunkBytes = -1;
         this.consumed = -from;
       }
     } catch (e) {
@@ -334,7 +341,9 @@ export class XmlStream {
     if (!this.asciiChunk) {
       const bound = this.stanzaBytes + 3 * chars;
       if (!exact && bound <= this.options.maxStanzaSize) return bound;
-      bytes = this.stanzaBytes + utf8Length(s, this.countFrom, pos);
+      // The whole chunk belongs to the stanza (no event in it): the decoder knows its size.
+      const whole = this.countFrom === 0 && pos === s.length && this.chunkBytes >= 0;
+      bytes = this.stanzaBytes + (whole ? this.chunkBytes : utf8Length(s, this.countFrom, pos));
     }
     if (bytes > this.options.maxStanzaSize) {
       throw new Refusal(

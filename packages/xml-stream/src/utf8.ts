@@ -17,8 +17,8 @@ function sequenceLength(lead: number): number {
  */
 export class Utf8StreamDecoder {
   private carry: Buffer | null = null;
-  /** The last `decode` began by completing a character held back from the chunk before. */
-  completedCarry = false;
+  /** How many bytes the string returned by the last `decode` encodes (held-back bytes excluded). */
+  decodedBytes = 0;
 
   /** Bytes of a character still incomplete at the end of the input so far. */
   get pending(): number {
@@ -40,7 +40,7 @@ export class Utf8StreamDecoder {
       ? chunk
       : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let head = '';
-    this.completedCarry = false;
+    this.decodedBytes = 0;
     if (this.carry !== null) {
       const need = sequenceLength(this.carry[0]) - this.carry.length;
       if (bytes.length < need) {
@@ -49,7 +49,7 @@ export class Utf8StreamDecoder {
       }
       const whole = Buffer.concat([this.carry, bytes.subarray(0, need)]);
       this.carry = null;
-      this.completedCarry = true;
+      this.decodedBytes = whole.length;
       if (!isUtf8(whole)) {
         this.validPrefix = '';
         return null;
@@ -70,6 +70,7 @@ export class Utf8StreamDecoder {
         break;
       }
     }
+    this.decodedBytes += end;
     if (end === 0) return head;
     const body = end === bytes.length ? bytes : bytes.subarray(0, end);
     if (!isUtf8(body)) {
