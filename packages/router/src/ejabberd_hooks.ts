@@ -3,16 +3,20 @@ import type { Logger } from './logger.js';
 /** The host of hooks that are not per virtual host (ejabberd's `global`). */
 export const GLOBAL = 'global';
 
+// Each hook has its own arguments, as in ejabberd; `any` lets a typed function be added to any of them.
 /** A hook function for `run`: returning `'stop'` ends the chain. It may be async. */
+// biome-ignore lint/suspicious/noExplicitAny: arguments differ per hook
 export type RunHook = (...args: any[]) => unknown;
 /**
  * A hook function for `run_fold`: gets the accumulator first and returns the new one, or `'stop'`
  * (end the chain, result `'stopped'`), or `['stop', Acc]` (end the chain with `Acc`). It may be async.
  */
+// biome-ignore lint/suspicious/noExplicitAny: the accumulator and arguments differ per hook
 export type FoldHook = (acc: any, ...args: any[]) => unknown;
 
 interface Entry {
   seq: number;
+  // biome-ignore lint/suspicious/noExplicitAny: either kind of hook function
   fn: (...args: any[]) => unknown;
 }
 
@@ -38,14 +42,19 @@ export class EjabberdHooks {
   /** `ejabberd_hooks:add(Hook, Host, Function, Seq)`. */
   add(hook: string, host: string, fn: RunHook | FoldHook, seq = 50): void {
     let hosts = this.table.get(hook);
-    if (hosts === undefined) this.table.set(hook, (hosts = new Map()));
-    const entries = hosts.get(host) ?? [];
+    if (hosts === undefined) {
+      hosts = new Map();
+      this.table.set(hook, hosts);
+    }
+    // A new array each time: a chain being run keeps the list it started with.
+    const entries = [...(hosts.get(host) ?? [])];
+    // As in ejabberd, adding the same function with the same seq again changes nothing.
+    if (entries.some((e) => e.fn === fn && e.seq === seq)) return;
     const at = entries.findIndex((e) => e.seq > seq);
     const entry = { seq, fn };
     if (at === -1) entries.push(entry);
     else entries.splice(at, 0, entry);
-    // A new array each time: a chain being run keeps the list it started with.
-    hosts.set(host, [...entries]);
+    hosts.set(host, entries);
   }
 
   /** `ejabberd_hooks:delete(Hook, Host, Function, Seq)`. */

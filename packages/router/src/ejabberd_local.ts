@@ -24,6 +24,8 @@ export interface LocalDeps {
  * (`bounce_resource_packet`) answers what no module took.
  */
 export class EjabberdLocal implements RouteProcess {
+  readonly traces = true;
+
   constructor(private readonly deps: LocalDeps) {}
 
   route(from: Jid, to: Jid, packet: XmlElement): void {

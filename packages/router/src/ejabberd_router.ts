@@ -68,6 +68,7 @@ export class EjabberdRouter {
       this.deps.trace.end(packet, 'filter_packet (dropped)');
       return;
     }
+    if (acc[2] !== packet) this.deps.trace.follow(packet, acc[2]);
     this.do_route(acc[0], acc[1], acc[2]);
   }
 
@@ -126,7 +127,8 @@ export class EjabberdRouter {
   }
 
   private deliver(process: RouteProcess, from: Jid, to: Jid, packet: XmlElement): void {
-    if (process.name !== undefined) this.deps.trace.end(packet, process.name);
+    const { trace } = this.deps;
+    if (trace.enabled && process.traces !== true) trace.end(packet, process.name ?? `route ${to.lserver}`);
     try {
       process.route(from, to, packet);
     } catch (e) {
@@ -157,8 +159,14 @@ export class EjabberdRouter {
    * (local table) and, through the global table, from every node of the cluster.
    */
   async register_route(domain: string, process: RouteProcess): Promise<void> {
+    const had = this.localRoutes.get(domain) === process;
     this.register_local_route(domain, process);
-    await this.deps.global.register(domain, this.node);
+    try {
+      await this.deps.global.register(domain, this.node);
+    } catch (e) {
+      if (!had) this.unregister_local_route(domain);
+      throw e;
+    }
   }
 
   /** `ejabberd_router:unregister_route(Domain)`. */

@@ -92,20 +92,9 @@ export class EjabberdSm {
    */
   open_session(sid: Sid, jid: Jid, process: SessionProcess, info: Record<string, unknown> = {}): Session {
     const us = `${jid.luser}@${jid.lserver}`;
-    const sessions = this.table.get(us) ?? [];
     const kept: Session[] = [];
-    for (const s of sessions) {
-      if (s.jid.lresource !== jid.lresource) {
-        kept.push(s);
-        continue;
-      }
-      this.count--;
-      this.deps.log.info(
-        `sm: session of ${s.jid.toString()} (node ${s.node}) replaced by a new one: conflict`,
-      );
-      this.deps.hooks.run('sm_remove_connection_hook', jid.lserver, [s.sid, s.jid, s.info]);
-      s.process.replaced();
-    }
+    const replaced: Session[] = [];
+    for (const s of this.table.get(us) ?? []) (s.jid.lresource === jid.lresource ? replaced : kept).push(s);
     const session: Session = {
       sid,
       jid,
@@ -116,8 +105,16 @@ export class EjabberdSm {
       process,
     };
     kept.push(session);
+    // The table is final before any c2s hears of it: a replaced session may close itself right away.
     this.table.set(us, kept);
-    this.count++;
+    this.count += 1 - replaced.length;
+    for (const old of replaced) {
+      this.deps.log.info(
+        `sm: session of ${old.jid.toString()} (node ${old.node}) replaced by a new one: conflict`,
+      );
+      this.deps.hooks.run('sm_remove_connection_hook', jid.lserver, [old.sid, old.jid, old.info]);
+      old.process.replaced();
+    }
     this.deps.hooks.run('sm_register_connection_hook', jid.lserver, [sid, jid, info]);
     return session;
   }
@@ -267,11 +264,12 @@ export class EjabberdSm {
       for (const s of sessions) if (s.priority !== undefined && s.priority > max) max = s.priority;
     }
     if (sessions !== undefined && max >= 0) {
+      const targets: Session[] = [];
       for (const s of sessions) {
         const p = s.priority;
-        if (p !== undefined && (p === max || (type === 'headline' && p >= 0)))
-          this.deliver(s, from, s.jid, packet);
+        if (p !== undefined && (p === max || (type === 'headline' && p >= 0))) targets.push(s);
       }
+      this.deliver_all(targets, from, packet);
       return;
     }
     if (!this.userExists(to.luser, to.lserver)) {
@@ -321,20 +319,31 @@ export class EjabberdSm {
   }
 
   private broadcast(from: Jid, to: Jid, packet: XmlElement): void {
-    const sessions = this.table.get(`${to.luser}@${to.lserver}`);
-    let delivered = false;
-    if (sessions !== undefined) {
-      for (const s of sessions) {
-        if (s.priority === undefined) continue;
-        this.deliver(s, from, s.jid, packet);
-        delivered = true;
-      }
+    const targets = (this.table.get(`${to.luser}@${to.lserver}`) ?? []).filter(
+      (s) => s.priority !== undefined,
+    );
+    if (targets.length === 0) this.drop(packet, 'presence for a user with no available resource');
+    else this.deliver_all(targets, from, packet);
+  }
+
+  /** Delivers to each session, addressed to its full JID, as ejabberd routes to each resource. */
+  private deliver_all(targets: Session[], from: Jid, packet: XmlElement): void {
+    if (targets.length === 1) {
+      this.deliver(targets[0], from, targets[0].jid, packet);
+      return;
     }
-    if (!delivered) this.drop(packet, 'presence for a user with no available resource');
+    const { trace } = this.deps;
+    if (trace.enabled) trace.end(packet, targets.map((s) => `session ${s.jid.toString()}`).join(', '));
+    for (const s of targets) this.send(s, from, s.jid, packet);
   }
 
   private deliver(session: Session, from: Jid, to: Jid, packet: XmlElement): void {
-    this.deps.trace.end(packet, `session ${session.jid.toString()}`);
+    const { trace } = this.deps;
+    if (trace.enabled) trace.end(packet, `session ${session.jid.toString()}`);
+    this.send(session, from, to, packet);
+  }
+
+  private send(session: Session, from: Jid, to: Jid, packet: XmlElement): void {
     try {
       session.process.route(from, to, packet);
     } catch (e) {

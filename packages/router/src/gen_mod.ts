@@ -34,6 +34,7 @@ export interface GenModule<O extends object = Record<string, unknown>> {
     host: string,
     opts: O,
     ctx: ModuleContext,
+    // biome-ignore lint/suspicious/noConfusingVoidType: a start that registers nothing returns nothing
   ): void | ModuleRegistrations | Promise<void | ModuleRegistrations>;
   stop?(host: string, ctx: ModuleContext): void | Promise<void>;
 }
@@ -64,8 +65,9 @@ export class ModuleContext {
 
   /** `ejabberd_router:register_route(Domain)`, undone on stop. */
   async register_route(domain: string, process: RouteProcess): Promise<void> {
-    this.routes.push([domain, true]);
+    // Recorded only once it is ours: a refused route (another owner) must not be removed on cleanup.
     await this.node.ejabberd_router.register_route(domain, process);
+    this.routes.push([domain, true]);
   }
 
   /** `ejabberd_router:register_local_route(Domain)`, undone on stop. */
@@ -101,6 +103,7 @@ export class ModuleContext {
 }
 
 interface Loaded {
+  // biome-ignore lint/suspicious/noExplicitAny: modules of every option type share the table
   module: GenModule<any>;
   opts: Record<string, unknown>;
   ctx: ModuleContext;
@@ -148,7 +151,10 @@ export class GenMod {
       );
     }
     let modules = this.loaded.get(host);
-    if (modules === undefined) this.loaded.set(host, (modules = new Map()));
+    if (modules === undefined) {
+      modules = new Map();
+      this.loaded.set(host, modules);
+    }
     modules.set(module.name, { module, opts: resolved as Record<string, unknown>, ctx });
     this.node.log.info(`gen_mod: ${module.name} started on ${host}`);
     return resolved;

@@ -7,8 +7,10 @@ import type { XmlElement } from '@tsjabberd/xml-stanza';
  */
 export interface RouteProcess {
   route(from: Jid, to: Jid, packet: XmlElement): void;
-  /** How the packet trace names it when a packet ends here (ejabberd_local traces its own steps). */
+  /** How the packet trace names it when a packet ends here (default: `route <domain>`). */
   readonly name?: string;
+  /** It adds its own steps to the packet trace and ends it (as ejabberd_local does). */
+  readonly traces?: boolean;
 }
 
 /**

@@ -32,6 +32,15 @@ export class PacketTrace {
     this.paths.get(packet)?.steps.push(step);
   }
 
+  /** A hook replaced the packet by `next`: the path goes on with it. */
+  follow(packet: XmlElement, next: XmlElement): void {
+    if (!this.enabled) return;
+    const path = this.paths.get(packet);
+    if (path === undefined) return;
+    this.paths.delete(packet);
+    this.paths.set(next, path);
+  }
+
   /** The packet's journey ends at `where`; the path is logged. */
   end(packet: XmlElement, where: string): void {
     if (!this.enabled) return;

@@ -43,7 +43,9 @@ function setup(opts: Partial<Pick<GenIqHandlerDeps, 'timeout' | 'maxQueue'>> & {
     },
   });
   const gen = new GenIqHandler({ router, log, trace, timeout: opts.timeout, maxQueue: opts.maxQueue });
+  // Stands in for ejabberd_local and ejabberd_sm: it hands IQs on, and gen_iq_handler ends the trace.
   router.register_local_route('example.com', {
+    traces: true,
     route(from, to, packet) {
       gen.handle(to.luser === '' ? 'ejabberd_local' : 'ejabberd_sm', from, to, packet);
     },
