@@ -92,9 +92,6 @@ export class EjabberdSm {
    */
   open_session(sid: Sid, jid: Jid, process: SessionProcess, info: Record<string, unknown> = {}): Session {
     const us = `${jid.luser}@${jid.lserver}`;
-    const kept: Session[] = [];
-    const replaced: Session[] = [];
-    for (const s of this.table.get(us) ?? []) (s.jid.lresource === jid.lresource ? replaced : kept).push(s);
     const session: Session = {
       sid,
       jid,
@@ -104,7 +101,14 @@ export class EjabberdSm {
       info,
       process,
     };
-    kept.push(session);
+    const existing = this.table.get(us);
+    // Most users have one session: an exact one-slot array (a grown [] reserves 17 slots).
+    const kept: Session[] = existing === undefined ? [session] : [];
+    const replaced: Session[] = [];
+    if (existing !== undefined) {
+      for (const s of existing) (s.jid.lresource === jid.lresource ? replaced : kept).push(s);
+      kept.push(session);
+    }
     // The table is final before any c2s hears of it: a replaced session may close itself right away.
     this.table.set(us, kept);
     this.count += 1 - replaced.length;
