@@ -1,0 +1,654 @@
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { type SecureContext, TLSSocket } from 'node:tls';
+import { type Jid, make, parse, resourceprep } from '@tsjabberd/jid';
+import type { EjabberdNode, Logger, SessionProcess, Sid } from '@tsjabberd/router';
+import { error_condition, stanza_error } from '@tsjabberd/router';
+import { element_to_string, get_attr_s, type XmlAttr, type XmlElement } from '@tsjabberd/xml-stanza';
+import { XmlStream, type XmlStreamError } from '@tsjabberd/xml-stream';
+import { type SaslCredentials, type SaslServer, saslMechanisms, startSasl } from '../auth/sasl.js';
+import { accessAllows, shaperFor } from '../config/acl.js';
+import type { ListenerConfig, ServerConfig } from '../config/types.js';
+import { Shaper } from './shaper.js';
+
+export const NS_CLIENT = 'jabber:client';
+export const NS_STREAM = 'http://etherx.jabber.org/streams';
+export const NS_STREAM_ERRORS = 'urn:ietf:params:xml:ns:xmpp-streams';
+export const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
+export const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
+export const NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind';
+export const NS_SESSION = 'urn:ietf:params:xml:ns:xmpp-session';
+
+/** What a c2s connection needs from the server around it. */
+export interface C2sContext {
+  node: EjabberdNode;
+  config: ServerConfig;
+  listener: ListenerConfig;
+  /** The TLS context for STARTTLS and direct TLS (undefined: no certificate). */
+  secureContext: SecureContext | undefined;
+  /** SCRAM keys and PLAIN checks of the accounts of a host. */
+  credentials(host: string): SaslCredentials;
+  /** Slows down repeated authentication failures from one address. */
+  throttle: {
+    delayFor(address: string): number;
+    failure(address: string): void;
+    success(address: string): void;
+  };
+  log: Logger;
+  /** Every open connection, so shutdown can close them. */
+  connections: Set<C2sConnection>;
+}
+
+type State =
+  | 'wait_for_stream'
+  | 'wait_for_feature_request'
+  | 'wait_for_sasl_response'
+  | 'wait_for_bind'
+  | 'established'
+  | 'closed';
+
+/** Stream error conditions of RFC 6120 section 4.9.3 that the c2s sends. */
+export type StreamErrorCondition =
+  | 'bad-format'
+  | 'conflict'
+  | 'connection-timeout'
+  | 'host-unknown'
+  | 'internal-server-error'
+  | 'invalid-from'
+  | 'invalid-namespace'
+  | 'invalid-xml'
+  | 'not-authorized'
+  | 'not-well-formed'
+  | 'policy-violation'
+  | 'resource-constraint'
+  | 'restricted-xml'
+  | 'system-shutdown'
+  | 'unsupported-encoding'
+  | 'unsupported-stanza-type'
+  | 'unsupported-version';
+
+function el(name: string, attrs: XmlAttr[] = [], children: XmlElement[] = []): XmlElement {
+  return ['xmlelement', name, attrs, children];
+}
+
+function text(name: string, value: string, attrs: XmlAttr[] = []): XmlElement {
+  return ['xmlelement', name, attrs, [['xmlcdata', value]]];
+}
+
+function firstChild(packet: XmlElement): XmlElement | undefined {
+  for (const child of packet[3]) if (child[0] === 'xmlelement') return child;
+  return undefined;
+}
+
+function cdataOf(packet: XmlElement): string {
+  let s = '';
+  for (const child of packet[3]) if (child[0] === 'xmlcdata') s += child[1];
+  return s;
+}
+
+/**
+ * ejabberd_c2s: one client connection, from the stream header to `</stream:stream>` (RFC 6120):
+ * stream header checks, features, STARTTLS, SASL, stream restarts, resource binding, the legacy
+ * session IQ, then a session of ejabberd_sm through which every stanza is routed. Every failure ends
+ * the stream with the stream error RFC 6120 names, and a log line that names the peer and the reason.
+ */
+export class C2sConnection implements SessionProcess {
+  private socket: Socket;
+  private readonly parser: XmlStream;
+  private state: State = 'wait_for_stream';
+  private tls: boolean;
+  private host = '';
+  private user = '';
+  private jid: Jid | undefined;
+  private sid: Sid | undefined;
+  private sasl: SaslServer | undefined;
+  private readonly streamId = randomBytes(8).toString('hex');
+  private readonly peer: string;
+  private negotiationTimer: NodeJS.Timeout | undefined;
+  private shaper: Shaper | undefined;
+  /** Stanzas written while the socket's buffer was full (ejabberd's max_fsm_queue counts them). */
+  private backlog = 0;
+  private closing = false;
+  /** When the client last sent anything (mod_ping pings idle clients). */
+  lastActivity = Date.now();
+
+  constructor(
+    socket: Socket,
+    private readonly ctx: C2sContext,
+    directTls: boolean,
+  ) {
+    this.socket = socket;
+    this.tls = directTls;
+    this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.parser = new XmlStream(
+      {
+        xmlstreamstart: (name, attrs) => this.streamStart(name, attrs),
+        xmlstreamelement: (stanza) => this.element(stanza),
+        xmlstreamend: () => this.close('the client closed its stream'),
+        xmlstreamerror: (error) => this.parseError(error),
+      },
+      { maxStanzaSize: ctx.listener.max_stanza_size },
+    );
+    ctx.connections.add(this);
+    this.attach(socket);
+    this.negotiationTimer = setTimeout(() => {
+      if (this.state !== 'established') this.streamError('connection-timeout', 'Negotiation took too long');
+    }, ctx.listener.negotiation_timeout * 1000);
+    this.negotiationTimer.unref();
+  }
+
+  /** The bound JID, once the session is established. */
+  get boundJid(): Jid | undefined {
+    return this.jid;
+  }
+
+  private attach(socket: Socket): void {
+    socket.on('data', (data: Buffer) => this.data(data));
+    socket.on('drain', () => {
+      this.backlog = 0;
+    });
+    socket.on('error', (e) => this.ctx.log.debug(`c2s ${this.who()}: socket error: ${e.message}`));
+    socket.on('close', () => this.closed());
+  }
+
+  private data(data: Buffer): void {
+    if (this.state === 'closed') return;
+    this.lastActivity = Date.now();
+    this.parser.write(data);
+    if (this.shaper !== undefined) {
+      const pause = this.shaper.update(data.length);
+      if (pause > 0 && !this.socket.isPaused()) {
+        this.socket.pause();
+        setTimeout(() => {
+          if (this.state !== 'closed') this.socket.resume();
+        }, pause).unref();
+      }
+    }
+  }
+
+  private who(): string {
+    return this.jid !== undefined ? `${this.jid.toString()} (${this.peer})` : this.peer;
+  }
+
+  // ---- output ------------------------------------------------------------------------------------
+
+  private send(data: string): void {
+    if (this.state === 'closed' || this.socket.destroyed) return;
+    const flushed = this.socket.write(data);
+    if (flushed) return;
+    // The client is not reading: bound what we hold for it (ejabberd's max_fsm_queue).
+    this.backlog++;
+    if (this.backlog > this.ctx.listener.max_fsm_queue) {
+      this.backlog = 0;
+      this.streamError('policy-violation', 'Too many stanzas queued for a client that does not read');
+    }
+  }
+
+  private sendElement(packet: XmlElement): void {
+    this.send(element_to_string(packet));
+  }
+
+  private sendHeader(): void {
+    this.send(
+      `<?xml version='1.0'?><stream:stream xmlns='${NS_CLIENT}' xmlns:stream='${NS_STREAM}' id='${this.streamId}'` +
+        `${this.host === '' ? '' : ` from='${this.host}'`} version='1.0' xml:lang='en'>`,
+    );
+  }
+
+  /** Ends the stream with a stream error (RFC 6120 4.9): header first if none was sent, then close. */
+  streamError(condition: StreamErrorCondition, reason: string): void {
+    if (this.state === 'closed' || this.closing) return;
+    const level = condition === 'system-shutdown' || condition === 'conflict' ? 'info' : 'warning';
+    this.ctx.log[level](`c2s ${this.who()}: stream error ${condition}: ${reason}`);
+    if (this.state === 'wait_for_stream') this.sendHeader();
+    this.sendElement(
+      el(
+        'stream:error',
+        [],
+        [
+          el(condition, [['xmlns', NS_STREAM_ERRORS]]),
+          text('text', reason, [
+            ['xmlns', NS_STREAM_ERRORS],
+            ['xml:lang', 'en'],
+          ]),
+        ],
+      ),
+    );
+    this.close(`stream error ${condition}`);
+  }
+
+  /** Sends `</stream:stream>` and closes the connection once the client has had a moment to reply. */
+  close(why: string): void {
+    if (this.state === 'closed' || this.closing) return;
+    this.closing = true;
+    this.ctx.log.debug(`c2s ${this.who()}: closing: ${why}`);
+    this.send('</stream:stream>');
+    this.socket.end();
+    // A client that never closes its side does not keep the connection open.
+    setTimeout(() => this.socket.destroy(), 5000).unref();
+  }
+
+  private closed(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    if (this.negotiationTimer !== undefined) clearTimeout(this.negotiationTimer);
+    if (this.sid !== undefined && this.jid !== undefined) {
+      const sm = this.ctx.node.ejabberd_sm;
+      // A session with presence announces its departure to its other resources, through the router.
+      sm.close_session(this.sid, this.jid);
+    }
+    this.ctx.connections.delete(this);
+    this.ctx.log.debug(`c2s ${this.who()}: connection closed`);
+  }
+
+  // ---- SessionProcess: packets the router delivers to this client ---------------------------------
+
+  route(from: Jid, to: Jid, packet: XmlElement): void {
+    if (this.state !== 'established') return;
+    const attrs: XmlAttr[] = [
+      ['from', from.toString()],
+      ['to', to.toString()],
+    ];
+    for (const attr of packet[2]) {
+      if (attr[0] !== 'from' && attr[0] !== 'to' && !(attr[0] === 'xmlns' && attr[1] === NS_CLIENT))
+        attrs.push(attr);
+    }
+    this.sendElement(['xmlelement', packet[1], attrs, packet[3]]);
+  }
+
+  replaced(): void {
+    this.sid = undefined; // the session manager has already removed it
+    this.streamError('conflict', 'Replaced by a new connection for the same resource');
+  }
+
+  // ---- input -----------------------------------------------------------------------------------
+
+  private parseError(error: XmlStreamError): void {
+    this.streamError(error.condition, `${error.reason} (at character ${error.position})`);
+  }
+
+  private streamStart(name: string, attrs: XmlAttr[]): void {
+    if (this.state !== 'wait_for_stream') {
+      this.streamError('invalid-xml', 'A stream header in the middle of a stream');
+      return;
+    }
+    const to = get_attr_s('to', attrs).toLowerCase();
+    const version = get_attr_s('version', attrs);
+    const xmlns = get_attr_s('xmlns', attrs);
+    if (this.host === '' && this.ctx.config.hosts.includes(to)) this.host = to;
+    if (name !== 'stream:stream' && !name.endsWith(':stream') && name !== 'stream') {
+      this.streamError('invalid-namespace', `The stream root is <${name}>, not <stream>`);
+      return;
+    }
+    if (xmlns !== NS_CLIENT) {
+      this.streamError(
+        'invalid-namespace',
+        `The stream's default namespace is '${xmlns}', not '${NS_CLIENT}'`,
+      );
+      return;
+    }
+    if (!this.ctx.config.hosts.includes(to) || (this.host !== '' && to !== this.host)) {
+      this.streamError(
+        'host-unknown',
+        to === '' ? 'The stream header has no to' : `${to} is not served here`,
+      );
+      return;
+    }
+    if (!/^1\.\d+$/.test(version)) {
+      this.streamError(
+        'unsupported-version',
+        version === ''
+          ? 'Only XMPP 1.0 streams (version=1.0) are supported'
+          : `Version ${version} is not supported`,
+      );
+      return;
+    }
+    this.sendHeader();
+    this.sendFeatures();
+  }
+
+  private sendFeatures(): void {
+    const { listener } = this.ctx;
+    const features: XmlElement[] = [];
+    if (this.user === '') {
+      const canTls = !this.tls && listener.starttls && this.ctx.secureContext !== undefined;
+      if (canTls)
+        features.push(
+          el('starttls', [['xmlns', NS_TLS]], listener.starttls_required ? [el('required')] : []),
+        );
+      if (!(canTls && listener.starttls_required)) {
+        const mechanisms = saslMechanisms({
+          tls: this.tls,
+          allowPlainWithoutTls: listener.allow_unencrypted_plain,
+        });
+        features.push(
+          el(
+            'mechanisms',
+            [['xmlns', NS_SASL]],
+            mechanisms.map((m) => text('mechanism', m)),
+          ),
+        );
+      }
+      this.state = 'wait_for_feature_request';
+    } else {
+      features.push(el('bind', [['xmlns', NS_BIND]]));
+      features.push(el('session', [['xmlns', NS_SESSION]], [el('optional')]));
+      this.state = 'wait_for_bind';
+    }
+    this.sendElement(el('stream:features', [], features));
+  }
+
+  private element(packet: XmlElement): void {
+    const xmlns = get_attr_s('xmlns', packet[2]);
+    switch (this.state) {
+      case 'wait_for_feature_request':
+      case 'wait_for_sasl_response':
+        if (xmlns === NS_TLS && packet[1] === 'starttls') this.starttls();
+        else if (xmlns === NS_SASL) void this.saslElement(packet);
+        else this.streamError('not-authorized', `<${packet[1]}/> before authentication`);
+        return;
+      case 'wait_for_bind':
+        this.bindElement(packet);
+        return;
+      case 'established':
+        this.stanza(packet);
+        return;
+      default:
+    }
+  }
+
+  // ---- STARTTLS (RFC 6120 section 5) -------------------------------------------------------------
+
+  private starttls(): void {
+    const context = this.ctx.secureContext;
+    if (
+      this.tls ||
+      context === undefined ||
+      !this.ctx.listener.starttls ||
+      this.state === 'wait_for_sasl_response'
+    ) {
+      this.sendElement(el('failure', [['xmlns', NS_TLS]]));
+      this.close('STARTTLS refused');
+      return;
+    }
+    this.sendElement(el('proceed', [['xmlns', NS_TLS]]));
+    const raw = this.socket;
+    raw.removeAllListeners('data');
+    raw.removeAllListeners('drain');
+    raw.removeAllListeners('close');
+    raw.removeAllListeners('error');
+    const secure = new TLSSocket(raw, { isServer: true, secureContext: context });
+    this.socket = secure;
+    this.tls = true;
+    this.parser.reset();
+    this.state = 'wait_for_stream';
+    this.attach(secure);
+    secure.on('secure', () =>
+      this.ctx.log.debug(`c2s ${this.peer}: TLS established (${secure.getProtocol() ?? '?'})`),
+    );
+  }
+
+  // ---- SASL (RFC 6120 section 6) -----------------------------------------------------------------
+
+  private async saslElement(packet: XmlElement): Promise<void> {
+    const name = packet[1];
+    if (name === 'abort') {
+      this.sasl = undefined;
+      this.state = 'wait_for_feature_request';
+      this.sendElement(el('failure', [['xmlns', NS_SASL]], [el('aborted')]));
+      return;
+    }
+    if (this.ctx.listener.starttls_required && !this.tls) {
+      this.sendElement(el('failure', [['xmlns', NS_SASL]], [el('encryption-required')]));
+      this.streamError('policy-violation', 'TLS is required before authentication');
+      return;
+    }
+    const body = cdataOf(packet).trim();
+    if (body !== '=' && !/^[A-Za-z0-9+/]*={0,2}$/.test(body)) {
+      this.sendElement(el('failure', [['xmlns', NS_SASL]], [el('incorrect-encoding')]));
+      this.sasl = undefined;
+      this.state = 'wait_for_feature_request';
+      return;
+    }
+    const data = body === '=' ? Buffer.alloc(0) : Buffer.from(body, 'base64');
+    if (name === 'auth' && this.state === 'wait_for_feature_request') {
+      const mechanism = get_attr_s('mechanism', packet[2]);
+      const allowed = saslMechanisms({
+        tls: this.tls,
+        allowPlainWithoutTls: this.ctx.listener.allow_unencrypted_plain,
+      });
+      const server = allowed.includes(mechanism)
+        ? startSasl(mechanism, this.ctx.credentials(this.host), this.host)
+        : undefined;
+      if (server === undefined) {
+        this.sendElement(el('failure', [['xmlns', NS_SASL]], [el('invalid-mechanism')]));
+        return;
+      }
+      this.sasl = server;
+      this.state = 'wait_for_sasl_response';
+    } else if (name !== 'response' || this.state !== 'wait_for_sasl_response' || this.sasl === undefined) {
+      this.streamError('not-authorized', `Unexpected SASL element <${name}/>`);
+      return;
+    }
+    const sasl = this.sasl;
+    if (sasl === undefined) return;
+    const result = await sasl.step(data);
+    if ((this.state as State) === 'closed') return;
+    const address = this.socket.remoteAddress ?? '';
+    if (result.kind === 'challenge') {
+      this.sendElement(text('challenge', result.data.toString('base64'), [['xmlns', NS_SASL]]));
+      return;
+    }
+    this.sasl = undefined;
+    this.state = 'wait_for_feature_request';
+    if (result.kind === 'failure') {
+      // Unknown user and wrong password look the same; repeated failures from one address wait longer.
+      const delay = this.ctx.throttle.delayFor(address);
+      this.ctx.throttle.failure(address);
+      this.ctx.log.info(
+        `c2s ${this.peer}: authentication failed on ${this.host} (${sasl.mechanism}): ${result.condition}${result.text === undefined ? '' : `, ${result.text}`}`,
+      );
+      setTimeout(() => {
+        if (this.state === 'closed') return;
+        this.sendElement(el('failure', [['xmlns', NS_SASL]], [el(result.condition)]));
+      }, delay).unref();
+      return;
+    }
+    if (!accessAllows(this.ctx.config, this.ctx.listener.access, result.user, this.host)) {
+      this.ctx.log.info(
+        `c2s ${this.peer}: ${result.user}@${this.host} authenticated but access '${this.ctx.listener.access}' denies it`,
+      );
+      this.sendElement(
+        el(
+          'failure',
+          [['xmlns', NS_SASL]],
+          [el('not-authorized'), text('text', 'Access denied by service policy')],
+        ),
+      );
+      return;
+    }
+    this.ctx.throttle.success(address);
+    this.user = result.user;
+    const rule = this.ctx.listener.shaper;
+    const shaper = shaperFor(this.ctx.config, rule, this.user, this.host);
+    this.shaper = shaper === undefined ? undefined : new Shaper(shaper);
+    this.ctx.log.info(
+      `c2s ${this.peer}: ${this.user}@${this.host} authenticated with ${sasl.mechanism}${this.tls ? ' over TLS' : ''}`,
+    );
+    this.sendElement(
+      result.data === undefined
+        ? el('success', [['xmlns', NS_SASL]])
+        : text('success', result.data.toString('base64'), [['xmlns', NS_SASL]]),
+    );
+    // RFC 6120 6.4.6: the client restarts the stream over the authenticated connection.
+    this.parser.reset();
+    this.state = 'wait_for_stream';
+  }
+
+  // ---- resource binding (RFC 6120 section 7) and the legacy session (RFC 3921) --------------------
+
+  private bindElement(packet: XmlElement): void {
+    const id = get_attr_s('id', packet[2]);
+    const type = get_attr_s('type', packet[2]);
+    const child = firstChild(packet);
+    const ns = child === undefined ? '' : get_attr_s('xmlns', child[2]);
+    if (packet[1] !== 'iq' || type !== 'set' || child === undefined) {
+      this.streamError('not-authorized', `<${packet[1]}/> before resource binding`);
+      return;
+    }
+    if (ns === NS_SESSION) {
+      this.sendElement(
+        el('iq', [
+          ['type', 'result'],
+          ['id', id],
+        ]),
+      );
+      return;
+    }
+    if (ns !== NS_BIND || child[1] !== 'bind') {
+      this.streamError('not-authorized', `an IQ for ${ns} before resource binding`);
+      return;
+    }
+    let requested = '';
+    for (const c of child[3]) if (c[0] === 'xmlelement' && c[1] === 'resource') requested = cdataOf(c);
+    const resource =
+      requested === '' ? `tsjabberd-${randomBytes(6).toString('hex')}` : resourceprep(requested);
+    const jid = resource === 'error' ? 'error' : make(this.user, this.host, resource);
+    if (jid === 'error') {
+      this.sendElement(
+        el(
+          'iq',
+          [
+            ['type', 'error'],
+            ['id', id],
+          ],
+          [child, stanza_error('bad-request', 'Not a valid resource')],
+        ),
+      );
+      return;
+    }
+    this.jid = jid;
+    const sm = this.ctx.node.ejabberd_sm;
+    this.sid = sm.make_sid();
+    this.state = 'established';
+    if (this.negotiationTimer !== undefined) clearTimeout(this.negotiationTimer);
+    // An existing session with this resource is replaced (its stream gets <conflict/>).
+    sm.open_session(this.sid, jid, this, { ip: this.socket.remoteAddress, tls: this.tls });
+    this.ctx.log.info(`c2s ${this.peer}: bound ${jid.toString()}`);
+    this.sendElement(
+      el(
+        'iq',
+        [
+          ['type', 'result'],
+          ['id', id],
+        ],
+        [el('bind', [['xmlns', NS_BIND]], [text('jid', jid.toString())])],
+      ),
+    );
+  }
+
+  // ---- an established session --------------------------------------------------------------------
+
+  private stanza(packet: XmlElement): void {
+    const jid = this.jid;
+    if (jid === undefined) return;
+    const name = packet[1];
+    if (name !== 'message' && name !== 'presence' && name !== 'iq') {
+      this.streamError('unsupported-stanza-type', `<${name}/> is not a stanza`);
+      return;
+    }
+    const fromAttr = get_attr_s('from', packet[2]);
+    if (fromAttr !== '') {
+      const from = (() => {
+        try {
+          return parse(fromAttr);
+        } catch {
+          return undefined;
+        }
+      })();
+      // RFC 6120 8.1.2.1: the server stamps the full JID; a client may only name its own.
+      if (
+        from === undefined ||
+        !(
+          from.equals(jid) ||
+          (from.lresource === '' && from.luser === jid.luser && from.lserver === jid.lserver)
+        )
+      ) {
+        this.streamError('invalid-from', `The stanza claims to be from ${fromAttr}`);
+        return;
+      }
+    }
+    const toAttr = get_attr_s('to', packet[2]);
+    let to: Jid;
+    if (toAttr === '') {
+      to = jid.bare();
+    } else {
+      try {
+        to = parse(toAttr);
+      } catch {
+        this.sendElement([
+          'xmlelement',
+          name,
+          [
+            ['type', 'error'],
+            ['id', get_attr_s('id', packet[2])],
+          ],
+          [
+            ...packet[3].filter((c) => c[0] === 'xmlelement'),
+            stanza_error('jid-malformed', `${toAttr} is not a valid JID`),
+          ],
+        ]);
+        return;
+      }
+    }
+    if (name === 'presence' && toAttr === '') {
+      this.ownPresence(packet);
+      return;
+    }
+    this.ctx.node.route(jid, to, packet);
+  }
+
+  /** Presence without `to`: the session's availability (RFC 6121 4.2); broadcast comes with the roster. */
+  private ownPresence(packet: XmlElement): void {
+    const jid = this.jid;
+    const sid = this.sid;
+    if (jid === undefined || sid === undefined) return;
+    const type = get_attr_s('type', packet[2]);
+    const sm = this.ctx.node.ejabberd_sm;
+    if (type === 'unavailable') {
+      sm.unset_presence(sid, jid);
+      return;
+    }
+    if (type !== '') return; // subscription management without a contact is meaningless
+    let priority = 0;
+    for (const c of packet[3]) {
+      if (c[0] === 'xmlelement' && c[1] === 'priority') {
+        const p = Number.parseInt(cdataOf(c), 10);
+        if (Number.isInteger(p) && p >= -128 && p <= 127) priority = p;
+      }
+    }
+    sm.set_presence(sid, jid, priority, packet);
+  }
+
+  /** Sends a ping (XEP-0199) to find dead connections; mod_ping uses it. */
+  ping(from: Jid, id: string): void {
+    if (this.state !== 'established' || this.jid === undefined) return;
+    this.route(
+      from,
+      this.jid,
+      el(
+        'iq',
+        [
+          ['type', 'get'],
+          ['id', id],
+        ],
+        [el('ping', [['xmlns', 'urn:xmpp:ping']])],
+      ),
+    );
+  }
+}
+
+/** True when an error stanza carries `condition` (helper for the modules and tests). */
+export function hasCondition(packet: XmlElement, condition: string): boolean {
+  return error_condition(packet) === condition;
+}

@@ -1,0 +1,76 @@
+import type { LogLevel } from '@tsjabberd/router';
+
+/**
+ * The server's configuration, in ejabberd's layout and names (ejabberd.yml): what `loadConfig` returns
+ * once the YAML is validated and every default is filled in.
+ */
+export interface ServerConfig {
+  /** `hosts`: the virtual hosts served. */
+  hosts: string[];
+  /** `loglevel`. */
+  loglevel: LogLevel;
+  /** `certfiles`: PEM files holding certificates and keys (a generated self-signed one when empty). */
+  certfiles: string[];
+  /** `listen`: the listeners. */
+  listen: ListenerConfig[];
+  /** `auth_method`: only `internal` (accounts in the server's storage) so far. */
+  auth_method: 'internal';
+  /** `auth_password_format`: only `scram` (salted keys, never the password). */
+  auth_password_format: 'scram';
+  /** `shaper`: name → maximum bytes per second (`{rate, burst_size}` in ejabberd: `rate` here). */
+  shaper: Record<string, ShaperConfig>;
+  /** `shaper_rules`: name → ordered rules `[shaper name, acl name]`; the first whose acl matches applies. */
+  shaper_rules: Record<string, ShaperRule[]>;
+  /** `acl`: name → the JIDs it matches. */
+  acl: Record<string, AclConfig>;
+  /** `access_rules`: name → ordered rules `[allow | deny, acl name]`. */
+  access_rules: Record<string, AccessRule[]>;
+  /** `modules`: module name → its options (validated by the module itself when it starts). */
+  modules: Record<string, Record<string, unknown>>;
+  /** Where the database and the generated certificate live (tsjabberd's own key; default `./data`). */
+  data_dir: string;
+  /** The file the config came from (undefined: embedded defaults). */
+  source?: string;
+}
+
+export interface ShaperConfig {
+  /** Bytes per second. */
+  rate: number;
+  /** Bytes that may arrive at once before the rate applies (default: `rate`). */
+  burst_size: number;
+}
+
+export type ShaperRule = [shaper: string, acl: string];
+export type AccessRule = [verdict: 'allow' | 'deny', acl: string];
+
+/** `acl` entries: `all`, `none`, or lists of users (`user@host` or `user` on every host) and servers. */
+export interface AclConfig {
+  all?: boolean;
+  user?: string[];
+  server?: string[];
+}
+
+export interface ListenerConfig {
+  port: number;
+  /** `ip`: the address to bind (`::` for every IPv6 and IPv4 address, `0.0.0.0` for IPv4 only). */
+  ip: string;
+  module: 'ejabberd_c2s';
+  /** `tls`: TLS from the first byte (XEP-0368 direct TLS, usually port 5223). */
+  tls: boolean;
+  /** `starttls`: offer STARTTLS (default true when a certificate exists). */
+  starttls: boolean;
+  /** `starttls_required`: refuse anything but STARTTLS before TLS. */
+  starttls_required: boolean;
+  /** `max_stanza_size` in bytes. */
+  max_stanza_size: number;
+  /** `shaper`: the name of a `shaper_rules` entry (or a `shaper`) limiting what clients send. */
+  shaper: string;
+  /** `access`: an `access_rules` entry deciding who may log in (default `all`). */
+  access: string;
+  /** `max_fsm_queue`: stanzas queued for a client that does not read before its session is closed. */
+  max_fsm_queue: number;
+  /** tsjabberd: offer SASL PLAIN on an unencrypted stream (default false: only after TLS). */
+  allow_unencrypted_plain: boolean;
+  /** tsjabberd: seconds a client may take to finish negotiation before `connection-timeout`. */
+  negotiation_timeout: number;
+}

@@ -1,0 +1,98 @@
+import { existsSync, unlinkSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
+import path from 'node:path';
+import type { TsjabberdServer } from './server.js';
+
+/** A command of the control socket (what ejabberdctl sends to the running node). */
+export type ControlCommand =
+  | { cmd: 'register'; user: string; host: string; password: string }
+  | { cmd: 'unregister'; user: string; host: string }
+  | { cmd: 'status' };
+
+export type ControlReply = { ok: true; result: unknown } | { ok: false; error: string };
+
+export function controlPath(dataDir: string): string {
+  return path.join(dataDir, 'tsjabberd.sock');
+}
+
+/**
+ * The control socket: a Unix socket in the data directory through which `tsjabberd register`,
+ * `unregister` and `status` reach the running server (ejabberdctl talks to the node the same way), since
+ * the database belongs to the one process that opened it. One JSON command per line, one reply per line.
+ */
+export async function startControl(server: TsjabberdServer): Promise<Server> {
+  const file = controlPath(server.config.data_dir);
+  if (existsSync(file)) {
+    // Left by a server killed with -9; a live one would have answered.
+    if ((await call(file, { cmd: 'status' })) !== undefined)
+      throw new Error(`another tsjabberd is running on ${server.config.data_dir}`);
+    unlinkSync(file);
+  }
+  const control = createServer((socket) => {
+    let buffer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      if (buffer.length > 64 * 1024) socket.destroy();
+      const newline = buffer.indexOf('\n');
+      if (newline === -1) return;
+      const line = buffer.slice(0, newline);
+      buffer = '';
+      void answer(server, line).then((reply) => socket.end(`${JSON.stringify(reply)}\n`));
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve, reject) => {
+    control.once('error', reject);
+    control.listen(file, () => resolve());
+  });
+  control.unref();
+  return control;
+}
+
+async function answer(server: TsjabberdServer, line: string): Promise<ControlReply> {
+  let command: ControlCommand;
+  try {
+    command = JSON.parse(line) as ControlCommand;
+  } catch {
+    return { ok: false, error: 'not a JSON command' };
+  }
+  try {
+    switch (command.cmd) {
+      case 'register':
+        return {
+          ok: true,
+          result: await server.auth.try_register(command.user, command.host, command.password),
+        };
+      case 'unregister':
+        return { ok: true, result: await server.auth.remove_user(command.user, command.host) };
+      case 'status':
+        return { ok: true, result: server.status() };
+      default:
+        return { ok: false, error: 'unknown command' };
+    }
+  } catch (e) {
+    return { ok: false, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** Sends a command to the running server; undefined when none is running there. */
+export function call(file: string, command: ControlCommand): Promise<ControlReply | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect(file);
+    let data = '';
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.write(`${JSON.stringify(command)}\n`));
+    socket.on('data', (chunk: string) => {
+      data += chunk;
+    });
+    socket.on('end', () => {
+      try {
+        resolve(JSON.parse(data) as ControlReply);
+      } catch {
+        resolve(undefined);
+      }
+    });
+    socket.on('error', () => resolve(undefined));
+  });
+}

@@ -1,0 +1,13 @@
+export { EjabberdAuth } from './auth/ejabberd_auth.js';
+export { C2sConnection, type C2sContext } from './c2s/ejabberd_c2s.js';
+export { Shaper } from './c2s/shaper.js';
+export { ensureCertificate } from './config/certs.js';
+export { ConfigError, loadConfig, parseConfig } from './config/load.js';
+export type { ListenerConfig, ServerConfig } from './config/types.js';
+export { call as callControl, controlPath, startControl } from './control.js';
+export { mod_disco } from './modules/mod_disco.js';
+export { mod_ping } from './modules/mod_ping.js';
+export { mod_version } from './modules/mod_version.js';
+export { type BoundListener, type ServerOptions, TsjabberdServer } from './server.js';
+export { openStorage } from './storage/open.js';
+export type { Account, Storage, StoredPassword } from './storage/storage.js';

@@ -1,0 +1,222 @@
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { element_to_string, get_attr_s, type XmlElement } from '@tsjabberd/xml-stanza';
+import { XmlStream } from '@tsjabberd/xml-stream';
+
+/**
+ * A small XMPP client over a raw socket, for what @xmpp/client cannot do: SCRAM-SHA-256, forcing
+ * PLAIN, and hostile input. It records everything the server sends.
+ */
+export class RawClient {
+  socket: Socket;
+  readonly elements: XmlElement[] = [];
+  header: [string, [string, string][]] | undefined;
+  ended = false;
+  closed = false;
+  private waiters: (() => void)[] = [];
+  private parser: XmlStream;
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    this.parser = this.newParser();
+    this.attach(socket);
+  }
+
+  static async connect(port: number, options: { tls?: boolean } = {}): Promise<RawClient> {
+    const socket = options.tls
+      ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false })
+      : netConnect({ port, host: '127.0.0.1' });
+    await new Promise<void>((resolve, reject) => {
+      socket.once(options.tls ? 'secureConnect' : 'connect', () => resolve());
+      socket.once('error', reject);
+    });
+    return new RawClient(socket);
+  }
+
+  private newParser(): XmlStream {
+    return new XmlStream({
+      xmlstreamstart: (name, attrs) => {
+        this.header = [name, attrs];
+        this.wake();
+      },
+      xmlstreamelement: (el) => {
+        this.elements.push(el);
+        this.wake();
+      },
+      xmlstreamend: () => {
+        this.ended = true;
+        this.wake();
+      },
+      xmlstreamerror: () => {},
+    });
+  }
+
+  private attach(socket: Socket): void {
+    socket.on('data', (d: Buffer) => this.parser.write(d));
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', () => {});
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Waits until `test` holds (re-checked on every event), or fails after `ms`. */
+  async until<T>(test: () => T | undefined, what: string, ms = 5000): Promise<T> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const v = test();
+      if (v !== undefined && v !== false) return v;
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out waiting for ${what}; got ${this.elements.map((e) => element_to_string(e)).join(' ')}`,
+        );
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+  }
+
+  /** The next element named `name` received after index `from`. */
+  async next(name: string, from = 0): Promise<XmlElement> {
+    return this.until(() => this.elements.slice(from).find((e) => e[1] === name), `<${name}/>`);
+  }
+
+  write(data: string): void {
+    this.socket.write(data);
+  }
+
+  open(to = 'localhost'): void {
+    this.header = undefined;
+    this.parser.reset();
+    this.write(
+      `<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='${to}' version='1.0'>`,
+    );
+  }
+
+  async starttls(): Promise<void> {
+    const mark = this.elements.length;
+    this.write("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    await this.next('proceed', mark);
+    const secure = tlsConnect({ socket: this.socket, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', () => resolve());
+      secure.once('error', reject);
+    });
+    this.socket.removeAllListeners('data');
+    this.socket = secure;
+    this.parser = this.newParser();
+    this.attach(secure);
+  }
+
+  /** SASL PLAIN; returns 'success' or the failure condition. */
+  async plain(user: string, password: string): Promise<string> {
+    const mark = this.elements.length;
+    this.write(
+      `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0${user}\0${password}`).toString('base64')}</auth>`,
+    );
+    return this.saslOutcome(mark);
+  }
+
+  /** SASL SCRAM-SHA-1 or SCRAM-SHA-256, computed here (RFC 5802); returns 'success' or the failure condition. */
+  async scram(hash: 'sha1' | 'sha256', user: string, password: string): Promise<string> {
+    const mechanism = hash === 'sha1' ? 'SCRAM-SHA-1' : 'SCRAM-SHA-256';
+    const cnonce = randomBytes(18).toString('base64');
+    const bare = `n=${user},r=${cnonce}`;
+    let mark = this.elements.length;
+    this.write(
+      `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='${mechanism}'>${Buffer.from(`n,,${bare}`).toString('base64')}</auth>`,
+    );
+    const challenge = await this.until(
+      () => this.elements.slice(mark).find((e) => e[1] === 'challenge' || e[1] === 'failure'),
+      'challenge',
+    );
+    if (challenge[1] === 'failure') return (challenge[3][0] as XmlElement)[1];
+    const serverFirst = Buffer.from((challenge[3][0] as ['xmlcdata', string])[1], 'base64').toString();
+    const fields = Object.fromEntries(serverFirst.split(',').map((kv) => [kv[0], kv.slice(2)]));
+    const salted = pbkdf2Sync(
+      password,
+      Buffer.from(fields.s, 'base64'),
+      Number(fields.i),
+      hash === 'sha1' ? 20 : 32,
+      hash,
+    );
+    const clientKey = createHmac(hash, salted).update('Client Key').digest();
+    const storedKey = createHash(hash).update(clientKey).digest();
+    const finalBare = `c=biws,r=${fields.r}`;
+    const authMessage = `${bare},${serverFirst},${finalBare}`;
+    const signature = createHmac(hash, storedKey).update(authMessage).digest();
+    const proof = Buffer.from(clientKey.map((b, i) => b ^ signature[i]));
+    mark = this.elements.length;
+    this.write(
+      `<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>${Buffer.from(`${finalBare},p=${proof.toString('base64')}`).toString('base64')}</response>`,
+    );
+    return this.saslOutcome(mark);
+  }
+
+  private async saslOutcome(mark: number): Promise<string> {
+    const outcome = await this.until(
+      () => this.elements.slice(mark).find((e) => e[1] === 'success' || e[1] === 'failure'),
+      'SASL outcome',
+    );
+    return outcome[1] === 'success'
+      ? 'success'
+      : (outcome[3].find((c) => c[0] === 'xmlelement') as XmlElement)[1];
+  }
+
+  /** Binds `resource` and returns the full JID. */
+  async bind(resource: string): Promise<string> {
+    const mark = this.elements.length;
+    this.write(
+      `<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>${resource}</resource></bind></iq>`,
+    );
+    const iq = await this.next('iq', mark);
+    const bind = iq[3][0] as XmlElement;
+    return ((bind[3][0] as XmlElement)[3][0] as ['xmlcdata', string])[1];
+  }
+
+  /** Logs in: stream, STARTTLS (unless direct TLS), SASL, restart, bind. */
+  async login(
+    user: string,
+    password: string,
+    resource: string,
+    how: 'PLAIN' | 'SCRAM-SHA-1' | 'SCRAM-SHA-256' = 'SCRAM-SHA-256',
+    tls = true,
+  ): Promise<string> {
+    this.open();
+    await this.next('stream:features');
+    if (tls) {
+      await this.starttls();
+      this.open();
+      await this.next('stream:features');
+    }
+    const outcome =
+      how === 'PLAIN'
+        ? await this.plain(user, password)
+        : await this.scram(how === 'SCRAM-SHA-1' ? 'sha1' : 'sha256', user, password);
+    if (outcome !== 'success') throw new Error(`login failed: ${outcome}`);
+    const mark = this.elements.length;
+    this.open();
+    await this.next('stream:features', mark);
+    return this.bind(resource);
+  }
+
+  /** The stream error condition received, once the stream is closed. */
+  async streamError(): Promise<string> {
+    const error = await this.next('stream:error');
+    return (error[3].find((c) => c[0] === 'xmlelement') as XmlElement)[1];
+  }
+
+  typeOf(el: XmlElement): string {
+    return get_attr_s('type', el[2]);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
