@@ -23,10 +23,11 @@ export class RawClient {
     this.attach(socket);
   }
 
-  static async connect(port: number, options: { tls?: boolean } = {}): Promise<RawClient> {
+  static async connect(port: number, options: { tls?: boolean; host?: string } = {}): Promise<RawClient> {
+    const host = options.host ?? '127.0.0.1';
     const socket = options.tls
-      ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false })
-      : netConnect({ port, host: '127.0.0.1' });
+      ? tlsConnect({ port, host, rejectUnauthorized: false })
+      : netConnect({ port, host });
     await new Promise<void>((resolve, reject) => {
       socket.once(options.tls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);

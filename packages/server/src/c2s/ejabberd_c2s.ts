@@ -233,9 +233,8 @@ export class C2sConnection implements SessionProcess {
     this.state = 'closed';
     if (this.negotiationTimer !== undefined) clearTimeout(this.negotiationTimer);
     if (this.sid !== undefined && this.jid !== undefined) {
-      const sm = this.ctx.node.ejabberd_sm;
-      // A session with presence announces its departure to its other resources, through the router.
-      sm.close_session(this.sid, this.jid);
+      // Presence broadcast to contacts comes with the roster (next issue); the session just ends.
+      this.ctx.node.ejabberd_sm.close_session(this.sid, this.jid);
     }
     this.ctx.connections.delete(this);
     this.ctx.log.debug(`c2s ${this.who()}: connection closed`);
