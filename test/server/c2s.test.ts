@@ -140,6 +140,30 @@ describe('login with a raw client', () => {
     for (const c of [high, low, alice]) c.close();
   });
 
+  it('answers the legacy session IQ and ignores whitespace keepalives', async () => {
+    const c = await RawClient.connect(t.port);
+    await c.login('alice', 'wonderland', 'legacy');
+    let mark = c.elements.length;
+    c.write("<iq type='set' id='sess'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>");
+    expect((await c.next('iq', mark))[2]).toEqual(
+      expect.arrayContaining([
+        ['type', 'result'],
+        ['id', 'sess'],
+      ]),
+    );
+    c.write(' \n \n ');
+    mark = c.elements.length;
+    c.write("<iq type='get' id='p1' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>");
+    expect((await c.next('iq', mark))[2]).toEqual(
+      expect.arrayContaining([
+        ['type', 'result'],
+        ['id', 'p1'],
+      ]),
+    );
+    expect(c.elements.some((e) => e[1] === 'stream:error')).toBe(false);
+    c.close();
+  });
+
   it('replaces a session whose resource is taken: the old stream gets conflict', async () => {
     const first = await RawClient.connect(t.port);
     await first.login('alice', 'wonderland', 'same');

@@ -104,7 +104,7 @@ function report(result: string, messages: Record<string, string>): void {
 
 async function start(config: ServerConfig): Promise<void> {
   const server = await TsjabberdServer.start({ config }).catch((e: Error) => fail(e.message));
-  await startControl(server);
+  const control = await startControl(server);
   const host = config.hosts[0];
   const ports = server.listeners.map((l) => `${l.port}${l.config.tls ? ' (TLS)' : ''}`).join(', ');
   process.stdout.write(
@@ -121,6 +121,7 @@ async function start(config: ServerConfig): Promise<void> {
     if (stopping) return;
     stopping = true;
     server.log.info(`${signal}: shutting down`);
+    control.close();
     server.stop().then(
       () => process.exit(0),
       (e: Error) => {

@@ -604,7 +604,26 @@ export class C2sConnection implements SessionProcess {
       this.ownPresence(packet);
       return;
     }
+    if (name === 'iq' && (toAttr === '' || toAttr === this.host) && this.isSessionIq(packet)) {
+      // RFC 3921's session establishment: a no-op since RFC 6121, answered for older clients.
+      this.sendElement(
+        el('iq', [
+          ['type', 'result'],
+          ['id', get_attr_s('id', packet[2])],
+        ]),
+      );
+      return;
+    }
     this.ctx.node.route(jid, to, packet);
+  }
+
+  private isSessionIq(packet: XmlElement): boolean {
+    const child = firstChild(packet);
+    return (
+      get_attr_s('type', packet[2]) === 'set' &&
+      child !== undefined &&
+      get_attr_s('xmlns', child[2]) === NS_SESSION
+    );
   }
 
   /** Presence without `to`: the session's availability (RFC 6121 4.2); broadcast comes with the roster. */
