@@ -138,12 +138,17 @@ export function markdownReport(
   ].join('\n');
 }
 
-/** Writes `parse-<date>.md` and `.json` to bench/results/ (next to the sources, not to dist/). */
-export function writeResults(m: Machine, markdown: string, json: unknown): string[] {
+/** Writes `<suite>-<date>.md` and `.json` to bench/results/ (next to the sources, not to dist/). */
+export function writeResults(
+  suite: 'parse' | 'route',
+  m: Machine,
+  markdown: string,
+  json: unknown,
+): string[] {
   const here = dirname(fileURLToPath(import.meta.url));
   const dir = join(here, here.endsWith('dist') ? '..' : '.', 'results');
   mkdirSync(dir, { recursive: true });
-  const base = join(dir, `parse-${m.date.slice(0, 10)}`);
+  const base = join(dir, `${suite}-${m.date.slice(0, 10)}`);
   writeFileSync(`${base}.md`, markdown);
   writeFileSync(`${base}.json`, `${JSON.stringify(json, null, 2)}\n`);
   return [`${base}.md`, `${base}.json`];

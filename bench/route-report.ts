@@ -1,7 +1,4 @@
-/** The routing suite's tables, and its files in bench/results/ (`route-<date>.md` and `.json`). */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+/** The routing suite's tables (written to bench/results/ by report.ts's writeResults). */
 import type { Machine } from './report.js';
 
 /** One throughput task: operations (messages delivered, IQs answered) per second. */
@@ -157,15 +154,4 @@ export function markdownReport(
     ...checks.map((l) => `- ${l}`),
     '',
   ].join('\n');
-}
-
-/** Writes `route-<date>.md` and `.json` to bench/results/ (next to the sources, not to dist/). */
-export function writeRouteResults(m: Machine, md: string, json: unknown): string[] {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const dir = join(here, here.endsWith('dist') ? '..' : '.', 'results');
-  mkdirSync(dir, { recursive: true });
-  const base = join(dir, `route-${m.date.slice(0, 10)}`);
-  writeFileSync(`${base}.md`, md);
-  writeFileSync(`${base}.json`, `${JSON.stringify(json, null, 2)}\n`);
-  return [`${base}.md`, `${base}.json`];
 }

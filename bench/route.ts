@@ -30,14 +30,13 @@ import {
 } from '@tsjabberd/router';
 import { cdata, element, element_to_string, type XmlElement } from '@tsjabberd/xml-stanza';
 import { Bench } from 'tinybench';
-import { machine } from './report.js';
+import { machine, writeResults } from './report.js';
 import {
   type MemoryRow,
   type MemoryTable,
   markdownReport,
   type RateRow,
   textTables,
-  writeRouteResults,
 } from './route-report.js';
 
 const TIME_MS = Number(process.env.BENCH_TIME_MS ?? 2000);
@@ -753,7 +752,7 @@ async function main(): Promise<void> {
   ];
   checks.push(...memory.facts);
   const md = markdownReport(m, intro, rates, tables, summary, checks);
-  const files = writeRouteResults(m, md, {
+  const files = writeResults('route', m, md, {
     machine: m,
     settings: { timeMs: TIME_MS, rounds: ROUNDS, batch: BATCH, sequential: SEQUENTIAL, sessions: SESSIONS },
     rates,

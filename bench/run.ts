@@ -270,7 +270,7 @@ async function main(): Promise<void> {
     'MB/s (10^6 bytes) and stanzas/s from the median run; "vs baseline" = baseline median / task median (the baseline is ltx, or ltx toString)',
   ];
   const md = markdownReport(m, intro, rows, summary, checks);
-  const files = writeResults(m, md, {
+  const files = writeResults('parse', m, md, {
     machine: m,
     corpus: { bytes: corpus.bytes.length, stanzas: n, kinds: corpus.kinds, seed: SEED },
     rows,
