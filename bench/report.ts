@@ -109,15 +109,17 @@ export function markdownTable(rows: Row[]): string {
   return out.join('\n');
 }
 
-export function markdownReport(
+/** A results document: title, machine, intro, summary, the results (already in Markdown), checks. */
+export function markdownDocument(
+  title: string,
   m: Machine,
   intro: string[],
-  rows: Row[],
   summary: string[],
+  results: string[],
   checks: string[],
 ): string {
   return [
-    `# xml-stream parse benchmark, ${m.date.slice(0, 10)}`,
+    `# ${title}, ${m.date.slice(0, 10)}`,
     '',
     `- machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}`,
     `- node ${m.node} (V8 ${m.v8}), load average at start ${m.loadAverage.join(' ')}`,
@@ -129,13 +131,23 @@ export function markdownReport(
     ...summary.map((l) => `- ${l}`),
     '',
     '## Results',
-    markdownTable(rows),
+    ...results,
     '',
     '## Checks',
     '',
     ...checks.map((l) => `- ${l}`),
     '',
   ].join('\n');
+}
+
+export function markdownReport(
+  m: Machine,
+  intro: string[],
+  rows: Row[],
+  summary: string[],
+  checks: string[],
+): string {
+  return markdownDocument('xml-stream parse benchmark', m, intro, summary, [markdownTable(rows)], checks);
 }
 
 /** Writes `<suite>-<date>.md` and `.json` to bench/results/ (next to the sources, not to dist/). */

@@ -1,5 +1,5 @@
 /** The routing suite's tables (written to bench/results/ by report.ts's writeResults). */
-import type { Machine } from './report.js';
+import { type Machine, markdownDocument } from './report.js';
 
 /** One throughput task: operations (messages delivered, IQs answered) per second. */
 export interface RateRow {
@@ -134,24 +134,5 @@ export function markdownReport(
   }
   for (const t of memory)
     tables.push('', `### ${t.title}`, '', ...markdown(memoryHeader(t), t.rows.map(memoryCells)));
-  return [
-    `# Routing benchmark, ${m.date.slice(0, 10)}`,
-    '',
-    `- machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}`,
-    `- node ${m.node} (V8 ${m.v8}), load average at start ${m.loadAverage.join(' ')}`,
-    `- run at ${m.date}`,
-    ...intro.map((l) => `- ${l}`),
-    '',
-    '## Summary',
-    '',
-    ...summary.map((l) => `- ${l}`),
-    '',
-    '## Results',
-    ...tables,
-    '',
-    '## Checks',
-    '',
-    ...checks.map((l) => `- ${l}`),
-    '',
-  ].join('\n');
+  return markdownDocument('Routing benchmark', m, intro, summary, tables, checks);
 }
