@@ -3,8 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { MemoryLogger } from '@tsjabberd/router';
 import { type ServerConfig, TsjabberdServer } from '@tsjabberd/server';
-import { defaultConfig } from '../../packages/server/src/config/defaults.js';
+import { defaultConfig, defaultModules } from '../../packages/server/src/config/defaults.js';
 import { memoryStorage } from '../../packages/server/src/storage/memory.js';
+import { openStorage } from '../../packages/server/src/storage/open.js';
 
 // The test server's certificate is self-signed: clients in these tests accept it.
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
@@ -17,14 +18,23 @@ export interface TestServer {
   /** The direct-TLS port. */
   tlsPort: number;
   dir: string;
-  stop(): Promise<void>;
+  /** Stops the server and removes its data directory (unless `keepDir`, to start again on it). */
+  stop(options?: { keepDir?: boolean }): Promise<void>;
+}
+
+export interface TestServerOptions {
+  /** Keep the data in SQLite (in `dir`) instead of memory, so a restart finds it. */
+  sqlite?: boolean;
+  /** The data directory (default: a new temporary one). */
+  dir?: string;
 }
 
 /** A server on free ports with a data directory of its own and in-memory accounts. */
 export async function startTestServer(
   change: (config: ServerConfig) => void = () => {},
+  options: TestServerOptions = {},
 ): Promise<TestServer> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tsjabberd-test-'));
+  const dir = options.dir ?? mkdtempSync(path.join(os.tmpdir(), 'tsjabberd-test-'));
   const config = defaultConfig();
   config.data_dir = dir;
   const base = config.listen[0];
@@ -33,10 +43,14 @@ export async function startTestServer(
     { ...base, port: 0, ip: '127.0.0.1', shaper: 'none' },
     { ...base, port: 0, ip: '127.0.0.1', shaper: 'none', tls: true, starttls: false },
   ];
-  config.modules = { mod_disco: {}, mod_version: {}, mod_ping: {}, mod_cputime: {} };
+  config.modules = { ...defaultModules(), mod_cputime: {} };
   change(config);
   const log = new MemoryLogger();
-  const server = await TsjabberdServer.start({ config, storage: memoryStorage(), log });
+  const server = await TsjabberdServer.start({
+    config,
+    storage: options.sqlite ? await openStorage('sqlite', dir) : memoryStorage(),
+    log,
+  });
   await server.auth.try_register('alice', 'localhost', 'wonderland');
   await server.auth.try_register('bob', 'localhost', 'builder');
   return {
@@ -45,9 +59,9 @@ export async function startTestServer(
     port: server.listeners[0].port,
     tlsPort: server.listeners[1]?.port ?? 0,
     dir,
-    async stop() {
+    async stop(stopOptions = {}) {
       await server.stop();
-      rmSync(dir, { recursive: true, force: true });
+      if (stopOptions.keepDir !== true) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

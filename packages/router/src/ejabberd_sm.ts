@@ -13,6 +13,11 @@ export interface SessionProcess {
   route(from: Jid, to: Jid, packet: XmlElement): void;
   /** A new session took this full JID: send `<conflict/>` and close the stream (RFC 6120 7.7.2.2). */
   replaced(): void;
+  /**
+   * Ends the stream with the stream error `condition` (RFC 6120 4.9.3), e.g. `not-authorized` when the
+   * account was removed, `policy-violation` when an administrator kicks the session.
+   */
+  kick?(condition: string, reason: string): void;
 }
 
 /** A session id, ordered by age: ejabberd's `{erlang:timestamp(), Pid}`. */

@@ -8,8 +8,16 @@ import { AuthThrottle } from './auth/throttle.js';
 import { C2sConnection, type C2sContext } from './c2s/ejabberd_c2s.js';
 import { ensureCertificate } from './config/certs.js';
 import type { ListenerConfig, ServerConfig } from './config/types.js';
+import type { ServerEnv } from './modules/env.js';
+import { mod_blocking } from './modules/mod_blocking.js';
 import { mod_disco } from './modules/mod_disco.js';
+import { mod_last } from './modules/mod_last.js';
+import { mod_offline } from './modules/mod_offline.js';
 import { mod_ping, type PingTargets } from './modules/mod_ping.js';
+import { mod_private } from './modules/mod_private.js';
+import { mod_register } from './modules/mod_register.js';
+import { mod_roster } from './modules/mod_roster.js';
+import { mod_vcard } from './modules/mod_vcard.js';
 import { mod_version } from './modules/mod_version.js';
 import { openStorage } from './storage/open.js';
 import type { Storage } from './storage/storage.js';
@@ -97,11 +105,19 @@ export class TsjabberdServer {
             timeout: () => c.streamError('connection-timeout', 'No answer to a ping'),
           })),
     };
+    const env: ServerEnv = { storage: this.storage, auth: this.auth, config: this.config };
     const known: ModuleTable = {
+      mod_blocking: mod_blocking(env),
       mod_cputime,
       mod_disco,
-      mod_version,
+      mod_last: mod_last(env),
+      mod_offline: mod_offline(env),
       mod_ping: mod_ping(targets),
+      mod_private: mod_private(env),
+      mod_register: mod_register(env),
+      mod_roster: mod_roster(env),
+      mod_vcard: mod_vcard(env),
+      mod_version,
       ...extra,
     };
     for (const host of this.config.hosts) {

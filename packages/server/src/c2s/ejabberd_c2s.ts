@@ -3,12 +3,13 @@ import type { Socket } from 'node:net';
 import { type SecureContext, TLSSocket } from 'node:tls';
 import { type Jid, make, parse, resourceprep } from '@tsjabberd/jid';
 import type { EjabberdNode, Logger, SessionProcess, Sid } from '@tsjabberd/router';
-import { error_condition, stanza_error } from '@tsjabberd/router';
+import { error_condition, make_error_reply, stanza_error, stanza_type } from '@tsjabberd/router';
 import { element_to_string, get_attr_s, type XmlAttr, type XmlElement } from '@tsjabberd/xml-stanza';
 import { XmlStream, type XmlStreamError } from '@tsjabberd/xml-stream';
 import { type SaslCredentials, type SaslServer, saslMechanisms, startSasl } from '../auth/sasl.js';
 import { accessAllows, shaperFor } from '../config/acl.js';
 import type { ListenerConfig, ServerConfig } from '../config/types.js';
+import { C2sPresence } from './presence.js';
 import { Shaper } from './shaper.js';
 
 export const NS_CLIENT = 'jabber:client';
@@ -18,6 +19,10 @@ export const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
 export const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
 export const NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind';
 export const NS_SESSION = 'urn:ietf:params:xml:ns:xmpp-session';
+export const NS_BLOCKING_ERRORS = 'urn:xmpp:blocking:errors';
+
+/** Stanzas held while an earlier one waits on a hook; past this the socket is paused (back-pressure). */
+const INBOX_PAUSE = 256;
 
 /** What a c2s connection needs from the server around it. */
 export interface C2sContext {
@@ -109,6 +114,13 @@ export class C2sConnection implements SessionProcess {
   /** Stanzas written while the socket's buffer was full (ejabberd's max_fsm_queue counts them). */
   private backlog = 0;
   private closing = false;
+  /** RFC 6120 10.1: stanzas from the client wait here while an earlier one waits on a hook. */
+  private readonly inbox: XmlElement[] = [];
+  private inboxBusy = false;
+  /** Packets for the client wait here while an earlier one waits on its privacy check. */
+  private readonly outbox: [Jid, Jid, XmlElement][] = [];
+  private outboxBusy = false;
+  private presence: C2sPresence | undefined;
   /** When the client last sent anything (mod_ping pings idle clients). */
   lastActivity = Date.now();
 
@@ -222,6 +234,8 @@ export class C2sConnection implements SessionProcess {
     if (this.state === 'closed' || this.closing) return;
     this.closing = true;
     this.ctx.log.debug(`c2s ${this.who()}: closing: ${why}`);
+    // Leave the session table now, so what arrives meanwhile goes offline instead of into a closing socket.
+    this.leaveSession('');
     this.send('</stream:stream>');
     this.socket.end();
     // A client that never closes its side does not keep the connection open.
@@ -232,17 +246,108 @@ export class C2sConnection implements SessionProcess {
     if (this.state === 'closed') return;
     this.state = 'closed';
     if (this.negotiationTimer !== undefined) clearTimeout(this.negotiationTimer);
-    if (this.sid !== undefined && this.jid !== undefined) {
-      // Presence broadcast to contacts comes with the roster (next issue); the session just ends.
-      this.ctx.node.ejabberd_sm.close_session(this.sid, this.jid);
-    }
+    this.leaveSession('Connection closed');
+    this.inbox.length = 0;
+    this.outbox.length = 0;
     this.ctx.connections.delete(this);
     this.ctx.log.debug(`c2s ${this.who()}: connection closed`);
   }
 
+  /**
+   * Ends the session in ejabberd_sm (once): unavailable presence to the contacts if it was available
+   * (RFC 6121 4.5.2; `unset_presence_hook` records the logout), then `close_session`.
+   */
+  private leaveSession(status: string): void {
+    const { sid, jid, presence } = this;
+    if (sid === undefined || jid === undefined) return;
+    this.sid = undefined;
+    if (presence?.available) {
+      presence.terminate(status).catch((e) => this.internalError('the unavailable broadcast', e));
+    }
+    this.ctx.node.ejabberd_sm.close_session(sid, jid);
+  }
+
+  private internalError(what: string, e: unknown): void {
+    this.ctx.log.error(
+      `c2s ${this.who()}: ${what} failed: ${e instanceof Error ? (e.stack ?? e.message) : e}`,
+    );
+  }
+
   // ---- SessionProcess: packets the router delivers to this client ---------------------------------
 
+  /**
+   * A packet for the client: the privacy check (mod_blocking), probes answered by the presence logic,
+   * then the socket. Packets leave in the order they came even when a check has to wait.
+   */
   route(from: Jid, to: Jid, packet: XmlElement): void {
+    if (this.state !== 'established') return;
+    if (this.outboxBusy) {
+      this.outbox.push([from, to, packet]);
+      if (this.outbox.length > this.ctx.listener.max_fsm_queue)
+        this.streamError('policy-violation', 'Too many stanzas queued for the client');
+      return;
+    }
+    const pending = this.incoming(from, to, packet);
+    if (pending !== undefined) this.waitOutbox(pending);
+  }
+
+  private waitOutbox(pending: Promise<void>): void {
+    this.outboxBusy = true;
+    pending
+      .catch((e) => this.internalError('delivering a stanza', e))
+      .then(() => {
+        this.outboxBusy = false;
+        while (!this.outboxBusy && this.outbox.length > 0 && this.state === 'established') {
+          const [from, to, packet] = this.outbox.shift()!;
+          const next = this.incoming(from, to, packet);
+          if (next !== undefined) this.waitOutbox(next);
+        }
+      });
+  }
+
+  /** One packet for the client; a promise when it had to wait on a hook. */
+  private incoming(from: Jid, to: Jid, packet: XmlElement): Promise<void> | undefined {
+    const jid = this.jid;
+    if (jid === undefined) return undefined;
+    const verdict = this.ctx.node.ejabberd_hooks.run_fold<string>(
+      'privacy_check_packet',
+      jid.lserver,
+      'allow',
+      [jid, from, to, packet, 'in'],
+    );
+    if (verdict instanceof Promise) return verdict.then((v) => this.afterPrivacyIn(v, from, to, packet));
+    return this.afterPrivacyIn(verdict, from, to, packet);
+  }
+
+  private afterPrivacyIn(
+    verdict: unknown,
+    from: Jid,
+    to: Jid,
+    packet: XmlElement,
+  ): Promise<void> | undefined {
+    const type = stanza_type(packet);
+    if (verdict === 'deny') {
+      // XEP-0191 3.5 / XEP-0016: the blocked sender learns nothing more than that it is not delivered.
+      if (
+        (packet[1] === 'message' && type !== 'error') ||
+        (packet[1] === 'iq' && (type === 'get' || type === 'set'))
+      )
+        this.ctx.node.ejabberd_router.route_error(to, from, packet, stanza_error('service-unavailable'));
+      return undefined;
+    }
+    if (packet[1] === 'presence' && this.presence !== undefined) {
+      const deliver = this.presence.inbound(from, type);
+      if (deliver instanceof Promise)
+        return deliver.then((d) => {
+          if (d) this.write(from, to, packet);
+        });
+      if (!deliver) return undefined;
+    }
+    this.write(from, to, packet);
+    return undefined;
+  }
+
+  private write(from: Jid, to: Jid, packet: XmlElement): void {
     if (this.state !== 'established') return;
     const attrs: XmlAttr[] = [
       ['from', from.toString()],
@@ -256,8 +361,14 @@ export class C2sConnection implements SessionProcess {
   }
 
   replaced(): void {
-    this.sid = undefined; // the session manager has already removed it
+    // The session manager has already removed the session; the contacts still learn it went away.
+    this.sid = undefined;
+    this.presence?.terminate('Replaced by new connection').catch((e) => this.internalError('replace', e));
     this.streamError('conflict', 'Replaced by a new connection for the same resource');
+  }
+
+  kick(condition: string, reason: string): void {
+    this.streamError(condition as StreamErrorCondition, reason);
   }
 
   // ---- input -----------------------------------------------------------------------------------
@@ -327,33 +438,99 @@ export class C2sConnection implements SessionProcess {
             mechanisms.map((m) => text('mechanism', m)),
           ),
         );
+        features.push(...this.hookFeatures('c2s_pre_auth_features'));
       }
       this.state = 'wait_for_feature_request';
     } else {
       features.push(el('bind', [['xmlns', NS_BIND]]));
       features.push(el('session', [['xmlns', NS_SESSION]], [el('optional')]));
+      features.push(...this.hookFeatures('c2s_post_auth_features'));
       this.state = 'wait_for_bind';
     }
     this.sendElement(el('stream:features', [], features));
   }
 
+  /** Stream features the modules add (mod_register, mod_roster); these hooks must answer at once. */
+  private hookFeatures(hook: string): XmlElement[] {
+    const features = this.ctx.node.ejabberd_hooks.run_fold<XmlElement[]>(hook, this.host, [], [this.host]);
+    if (Array.isArray(features)) return features;
+    if (features instanceof Promise)
+      this.ctx.log.error(`c2s: a ${hook} function is async; its features are left out`);
+    return [];
+  }
+
+  /**
+   * A top-level element from the client. Stanzas are processed one after the other (RFC 6120 10.1):
+   * while one waits on a hook (storage), the next ones wait in the inbox, and past a bound the socket
+   * is paused so a client cannot make the server hold an unbounded queue.
+   */
   private element(packet: XmlElement): void {
+    if (this.inboxBusy) {
+      this.inbox.push(packet);
+      if (this.inbox.length >= INBOX_PAUSE && !this.socket.isPaused()) this.socket.pause();
+      return;
+    }
+    const pending = this.process(packet);
+    if (pending !== undefined) this.waitInbox(pending);
+  }
+
+  private waitInbox(pending: Promise<void>): void {
+    this.inboxBusy = true;
+    pending
+      .catch((e) => this.internalError(`processing a stanza`, e))
+      .then(() => {
+        this.inboxBusy = false;
+        while (!this.inboxBusy && this.inbox.length > 0 && this.state !== 'closed') {
+          const next = this.process(this.inbox.shift()!);
+          if (next !== undefined) this.waitInbox(next);
+        }
+        if (!this.inboxBusy && this.state !== 'closed' && this.socket.isPaused() && this.shaperIdle())
+          this.socket.resume();
+      });
+  }
+
+  private shaperIdle(): boolean {
+    return this.shaper === undefined || this.shaper.update(0) <= 0;
+  }
+
+  private process(packet: XmlElement): Promise<void> | undefined {
+    if (this.state === 'closed' || this.closing) return undefined;
     const xmlns = get_attr_s('xmlns', packet[2]);
     switch (this.state) {
       case 'wait_for_feature_request':
       case 'wait_for_sasl_response':
         if (xmlns === NS_TLS && packet[1] === 'starttls') this.starttls();
-        else if (xmlns === NS_SASL) void this.saslElement(packet);
+        else if (xmlns === NS_SASL) return this.saslElement(packet);
+        else if (packet[1] === 'iq' && this.state === 'wait_for_feature_request')
+          return this.unauthenticatedIq(packet);
         else this.streamError('not-authorized', `<${packet[1]}/> before authentication`);
-        return;
+        return undefined;
       case 'wait_for_bind':
         this.bindElement(packet);
-        return;
+        return undefined;
       case 'established':
-        this.stanza(packet);
-        return;
+        return this.stanza(packet);
       default:
+        return undefined;
     }
+  }
+
+  /**
+   * An IQ before authentication: only what a module answers through `c2s_unauthenticated_iq`
+   * (mod_register's in-band registration); anything else is service-unavailable.
+   */
+  private async unauthenticatedIq(packet: XmlElement): Promise<void> {
+    const type = get_attr_s('type', packet[2]);
+    if (type !== 'get' && type !== 'set') return;
+    const reply = await this.ctx.node.ejabberd_hooks.run_fold<XmlElement | 'empty'>(
+      'c2s_unauthenticated_iq',
+      this.host,
+      'empty',
+      [this.host, packet, this.socket.remoteAddress ?? ''],
+    );
+    if ((this.state as State) === 'closed') return;
+    if (Array.isArray(reply) && reply[0] === 'xmlelement') this.sendElement(reply);
+    else this.sendElement(make_error_reply(packet, stanza_error('service-unavailable')));
   }
 
   // ---- STARTTLS (RFC 6120 section 5) -------------------------------------------------------------
@@ -532,7 +709,15 @@ export class C2sConnection implements SessionProcess {
     this.state = 'established';
     if (this.negotiationTimer !== undefined) clearTimeout(this.negotiationTimer);
     // An existing session with this resource is replaced (its stream gets <conflict/>).
-    sm.open_session(this.sid, jid, this, { ip: this.socket.remoteAddress, tls: this.tls });
+    const sid = this.sid;
+    this.presence = new C2sPresence({
+      node: this.ctx.node,
+      jid,
+      sid,
+      deliver: (from, to, packet) => this.route(from, to, packet),
+      allowedOut: (to, packet) => this.allowedOut(to, packet),
+    });
+    sm.open_session(sid, jid, this, { ip: this.socket.remoteAddress, tls: this.tls });
     this.ctx.log.info(`c2s ${this.peer}: bound ${jid.toString()}`);
     this.sendElement(
       el(
@@ -548,13 +733,13 @@ export class C2sConnection implements SessionProcess {
 
   // ---- an established session --------------------------------------------------------------------
 
-  private stanza(packet: XmlElement): void {
+  private stanza(packet: XmlElement): Promise<void> | undefined {
     const jid = this.jid;
-    if (jid === undefined) return;
+    if (jid === undefined) return undefined;
     const name = packet[1];
     if (name !== 'message' && name !== 'presence' && name !== 'iq') {
       this.streamError('unsupported-stanza-type', `<${name}/> is not a stanza`);
-      return;
+      return undefined;
     }
     const fromAttr = get_attr_s('from', packet[2]);
     if (fromAttr !== '') {
@@ -574,7 +759,7 @@ export class C2sConnection implements SessionProcess {
         )
       ) {
         this.streamError('invalid-from', `The stanza claims to be from ${fromAttr}`);
-        return;
+        return undefined;
       }
     }
     const toAttr = get_attr_s('to', packet[2]);
@@ -597,13 +782,10 @@ export class C2sConnection implements SessionProcess {
             stanza_error('jid-malformed', `${toAttr} is not a valid JID`),
           ],
         ]);
-        return;
+        return undefined;
       }
     }
-    if (name === 'presence' && toAttr === '') {
-      this.ownPresence(packet);
-      return;
-    }
+    if (name === 'presence' && toAttr === '') return this.ownPresence(packet);
     if (name === 'iq' && (toAttr === '' || toAttr === this.host) && this.isSessionIq(packet)) {
       // RFC 3921's session establishment: a no-op since RFC 6121, answered for older clients.
       this.sendElement(
@@ -612,9 +794,42 @@ export class C2sConnection implements SessionProcess {
           ['id', get_attr_s('id', packet[2])],
         ]),
       );
-      return;
+      return undefined;
     }
+    const allowed = this.allowedOut(to, packet);
+    if (allowed instanceof Promise) return allowed.then((ok) => this.send_out(ok, jid, to, packet));
+    return this.send_out(allowed, jid, to, packet);
+  }
+
+  /** Routes what the client sent, or answers the XEP-0191 error when privacy forbids it. */
+  private send_out(allowed: boolean, jid: Jid, to: Jid, packet: XmlElement): Promise<void> | undefined {
+    if (this.state !== 'established') return undefined;
+    if (!allowed) {
+      if (stanza_type(packet) !== 'error') {
+        const error = stanza_error('not-acceptable');
+        (error[3] as XmlElement[]).push(el('blocked', [['xmlns', NS_BLOCKING_ERRORS]]));
+        this.write(to, jid, make_error_reply(packet, error));
+      }
+      return undefined;
+    }
+    if (packet[1] === 'presence' && this.presence !== undefined)
+      return this.presence.outbound(to, packet, stanza_type(packet));
     this.ctx.node.route(jid, to, packet);
+    return undefined;
+  }
+
+  /** `privacy_check_packet` for a stanza the client sends. */
+  private allowedOut(to: Jid, packet: XmlElement): boolean | Promise<boolean> {
+    const jid = this.jid;
+    if (jid === undefined) return false;
+    const verdict = this.ctx.node.ejabberd_hooks.run_fold<string>(
+      'privacy_check_packet',
+      jid.lserver,
+      'allow',
+      [jid, jid, to, packet, 'out'],
+    );
+    if (verdict instanceof Promise) return verdict.then((v) => v !== 'deny');
+    return verdict !== 'deny';
   }
 
   private isSessionIq(packet: XmlElement): boolean {
@@ -626,18 +841,9 @@ export class C2sConnection implements SessionProcess {
     );
   }
 
-  /** Presence without `to`: the session's availability (RFC 6121 4.2); broadcast comes with the roster. */
-  private ownPresence(packet: XmlElement): void {
-    const jid = this.jid;
-    const sid = this.sid;
-    if (jid === undefined || sid === undefined) return;
-    const type = get_attr_s('type', packet[2]);
-    const sm = this.ctx.node.ejabberd_sm;
-    if (type === 'unavailable') {
-      sm.unset_presence(sid, jid);
-      return;
-    }
-    if (type !== '') return; // subscription management without a contact is meaningless
+  /** Presence without `to`: the session's own availability, broadcast by the presence logic. */
+  private ownPresence(packet: XmlElement): Promise<void> | undefined {
+    if (this.presence === undefined) return undefined;
     let priority = 0;
     for (const c of packet[3]) {
       if (c[0] === 'xmlelement' && c[1] === 'priority') {
@@ -645,7 +851,7 @@ export class C2sConnection implements SessionProcess {
         if (Number.isInteger(p) && p >= -128 && p <= 127) priority = p;
       }
     }
-    sm.set_presence(sid, jid, priority, packet);
+    return this.presence.self(packet, stanza_type(packet), priority);
   }
 
   /** Sends a ping (XEP-0199) to find dead connections; mod_ping uses it. */

@@ -55,6 +55,24 @@ export function defaultListeners(maxStanzaSize: number = DEFAULT_MAX_STANZA_SIZE
 }
 
 /**
+ * The modules of the embedded configuration, as ejabberd's example config loads them (mod_register
+ * stays off: in-band registration is an operator's decision).
+ */
+export function defaultModules(): Record<string, Record<string, unknown>> {
+  return {
+    mod_blocking: {},
+    mod_disco: {},
+    mod_last: {},
+    mod_offline: { max_user_offline_messages: 100 },
+    mod_ping: {},
+    mod_private: {},
+    mod_roster: { versioning: true },
+    mod_vcard: {},
+    mod_version: {},
+  };
+}
+
+/**
  * The embedded configuration `npm start` runs on without a config file, and the value of every
  * top-level key a config file leaves out: host `localhost`, c2s on 5222 with STARTTLS, a self-signed
  * certificate generated in `./data` (certfiles empty), accounts in `./data`.
@@ -72,7 +90,7 @@ export function defaultConfig(): ServerConfig {
     shaper_rules: { c2s_shaper: [['normal', 'all']] },
     acl: {},
     access_rules: { c2s: [['allow', 'all']] },
-    modules: { mod_disco: {}, mod_version: {}, mod_ping: {} },
+    modules: defaultModules(),
     data_dir: DEFAULT_DATA_DIR,
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The embedded, persistent default back end: one SQLite database, `<data_dir>/tsjabberd.db`.
  *
- * Durability: the database runs in WAL journal mode with `synchronous = FULL`, and every write is its own
+ * Durability: the database runs in WAL journal mode with `synchronous = FULL`, and every write is one
  * transaction, committed (the WAL fsynced) before its promise resolves. A write the server acknowledged
  * therefore survives a crash of the process (kill -9) and, as far as the disk honours fsync, a power cut.
  *
@@ -26,7 +26,29 @@ import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@tsjabberd/router';
 import Database from 'better-sqlite3';
-import type { Account, AccountStore, ScramCredential, Storage, StoredPassword } from './storage.js';
+import {
+  prepareUserDataRemoval,
+  type Runner,
+  SqliteBlockingStore,
+  SqliteLastStore,
+  SqliteOfflineStore,
+  SqlitePrivateStore,
+  SqliteRosterStore,
+  SqliteVcardStore,
+} from './sqlite_im.js';
+import type {
+  Account,
+  AccountStore,
+  BlockingStore,
+  LastStore,
+  OfflineStore,
+  PrivateStore,
+  RosterStore,
+  ScramCredential,
+  Storage,
+  StoredPassword,
+  VcardStore,
+} from './storage.js';
 
 /** The database file's name inside the data directory. */
 export const DATABASE_FILE = 'tsjabberd.db';
@@ -42,7 +64,7 @@ const OPEN_BUSY_TIMEOUT_MS = 200;
  * The migrations, in order: `MIGRATIONS[i]` brings the schema from version i to version i + 1.
  * Append only; never edit a migration that has shipped.
  */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   // 1: accounts, one row per (host, user), one credential per SCRAM hash (RFC 5802, RFC 7677).
   `CREATE TABLE accounts (
      host TEXT NOT NULL,
@@ -57,6 +79,80 @@ const MIGRATIONS: readonly string[] = [
      sha256_stored_key TEXT NOT NULL,
      sha256_server_key TEXT NOT NULL,
      PRIMARY KEY (host, user)
+   ) STRICT, WITHOUT ROWID`,
+
+  // 2: the IM data of each user, keyed like the accounts by (host, user) but with no foreign key to
+  // them (as in ejabberd); removing an account deletes these rows in the same transaction.
+  // - roster_items: one row per contact (ejabberd's rosterusers); ask_message is ejabberd's askmessage.
+  // - roster_groups: the groups of an item, `position` keeping the client's order (rostergroups).
+  // - roster_versions: the XEP-0237 roster version of a user; no row is version 0.
+  // - offline_messages: the spool, in arrival order by `seq` (AUTOINCREMENT: never reused; a PostgreSQL
+  //   schema would make it an identity column).
+  // - last_activity, vcards, private_storage (one row per namespace), blocked_jids (XEP-0191).
+  // Tables whose rows may be large XML (vCards with photos, private data, messages) keep their rowid,
+  // as SQLite advises against WITHOUT ROWID for big rows.
+  `CREATE TABLE roster_items (
+     host TEXT NOT NULL,
+     user TEXT NOT NULL,
+     jid TEXT NOT NULL,
+     name TEXT NOT NULL,
+     subscription TEXT NOT NULL CHECK (subscription IN ('none', 'to', 'from', 'both')),
+     ask TEXT NOT NULL CHECK (ask IN ('none', 'out', 'in', 'both')),
+     ask_message TEXT NOT NULL,
+     approved INTEGER NOT NULL CHECK (approved IN (0, 1)),
+     PRIMARY KEY (host, user, jid)
+   ) STRICT, WITHOUT ROWID;
+   CREATE TABLE roster_groups (
+     host TEXT NOT NULL,
+     user TEXT NOT NULL,
+     jid TEXT NOT NULL,
+     position INTEGER NOT NULL,
+     grp TEXT NOT NULL,
+     PRIMARY KEY (host, user, jid, position),
+     UNIQUE (host, user, jid, grp),
+     FOREIGN KEY (host, user, jid) REFERENCES roster_items (host, user, jid) ON DELETE CASCADE
+   ) STRICT, WITHOUT ROWID;
+   CREATE TABLE roster_versions (
+     host TEXT NOT NULL,
+     user TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     PRIMARY KEY (host, user)
+   ) STRICT, WITHOUT ROWID;
+   CREATE TABLE offline_messages (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     host TEXT NOT NULL,
+     user TEXT NOT NULL,
+     stamp INTEGER NOT NULL,
+     from_jid TEXT NOT NULL,
+     to_jid TEXT NOT NULL,
+     packet TEXT NOT NULL
+   ) STRICT;
+   CREATE INDEX offline_messages_user ON offline_messages (host, user, seq);
+   CREATE TABLE last_activity (
+     host TEXT NOT NULL,
+     user TEXT NOT NULL,
+     seconds INTEGER NOT NULL,
+     status TEXT NOT NULL,
+     PRIMARY KEY (host, user)
+   ) STRICT, WITHOUT ROWID;
+   CREATE TABLE vcards (
+     host TEXT NOT NULL,
+     user TEXT NOT NULL,
+     vcard TEXT NOT NULL,
+     PRIMARY KEY (host, user)
+   ) STRICT;
+   CREATE TABLE private_storage (
+     host TEXT NOT NULL,
+     user TEXT NOT NULL,
+     namespace TEXT NOT NULL,
+     xml TEXT NOT NULL,
+     PRIMARY KEY (host, user, namespace)
+   ) STRICT;
+   CREATE TABLE blocked_jids (
+     host TEXT NOT NULL,
+     user TEXT NOT NULL,
+     jid TEXT NOT NULL,
+     PRIMARY KEY (host, user, jid)
    ) STRICT, WITHOUT ROWID`,
 ];
 
@@ -179,6 +275,12 @@ function migrate(db: Database.Database, file: string, log: Logger | undefined): 
 
 class SqliteStorage implements Storage {
   readonly accounts: AccountStore;
+  readonly roster: RosterStore;
+  readonly offline: OfflineStore;
+  readonly last: LastStore;
+  readonly vcard: VcardStore;
+  readonly private: PrivateStore;
+  readonly blocking: BlockingStore;
   private closed = false;
 
   constructor(
@@ -187,7 +289,14 @@ class SqliteStorage implements Storage {
     private readonly lock: PidLock,
     private readonly log: Logger | undefined,
   ) {
-    this.accounts = new SqliteAccountStore(db, (what, fn) => this.run(what, fn));
+    const run: Runner = (what, fn) => this.run(what, fn);
+    this.accounts = new SqliteAccountStore(db, run);
+    this.roster = new SqliteRosterStore(db, run);
+    this.offline = new SqliteOfflineStore(db, run);
+    this.last = new SqliteLastStore(db, run);
+    this.vcard = new SqliteVcardStore(db, run);
+    this.private = new SqlitePrivateStore(db, run);
+    this.blocking = new SqliteBlockingStore(db, run);
   }
 
   /** Runs a statement, failing once closed and naming the file in any error. */
@@ -213,13 +322,11 @@ class SqliteStorage implements Storage {
   }
 }
 
-type Runner = <T>(what: string, fn: () => T) => T;
-
 class SqliteAccountStore implements AccountStore {
   private readonly getStmt: Database.Statement<[string, string], AccountRow>;
   private readonly insertStmt: Database.Statement<AccountRow>;
   private readonly setPasswordStmt: Database.Statement<Omit<AccountRow, 'created'>>;
-  private readonly removeStmt: Database.Statement<[string, string]>;
+  private readonly removeTx: (host: string, user: string) => boolean;
   private readonly listStmt: Database.Statement<[string], { user: string }>;
   private readonly countStmt: Database.Statement<[string], { n: number }>;
 
@@ -247,7 +354,15 @@ class SqliteAccountStore implements AccountStore {
          sha256_stored_key = @sha256_stored_key, sha256_server_key = @sha256_server_key
        WHERE host = @host AND user = @user`,
     );
-    this.removeStmt = db.prepare<[string, string]>('DELETE FROM accounts WHERE host = ? AND user = ?');
+    const removeStmt = db.prepare<[string, string]>('DELETE FROM accounts WHERE host = ? AND user = ?');
+    const removeUserData = prepareUserDataRemoval(db);
+    // The user's data goes even without an account row (as ejabberd runs its remove_user hook), so no
+    // stray data is left for a later account of the same name.
+    this.removeTx = db.transaction((host: string, user: string) => {
+      const existed = removeStmt.run(host, user).changes === 1;
+      removeUserData(host, user);
+      return existed;
+    });
     // BINARY collation: code point (UTF-8 byte) order, as the memory back end sorts.
     this.listStmt = db.prepare<[string], { user: string }>(
       'SELECT user FROM accounts WHERE host = ? ORDER BY user',
@@ -255,8 +370,9 @@ class SqliteAccountStore implements AccountStore {
     this.countStmt = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM accounts WHERE host = ?');
   }
 
-  // Every write below is a single statement, so SQLite runs it as its own (autocommit) transaction,
-  // committed and fsynced before the statement returns and the promise resolves.
+  // Every write below but `remove` is a single statement, so SQLite runs it as its own (autocommit)
+  // transaction, committed and fsynced before the statement returns and the promise resolves; `remove`
+  // runs its statements in one transaction.
 
   async get(user: string, host: string): Promise<Account | undefined> {
     const row = this.run('get account', () => this.getStmt.get(host, user));
@@ -279,7 +395,7 @@ class SqliteAccountStore implements AccountStore {
   }
 
   async remove(user: string, host: string): Promise<boolean> {
-    return this.run('remove account', () => this.removeStmt.run(host, user).changes === 1);
+    return this.run('remove account', () => this.removeTx(host, user));
   }
 
   async list(host: string): Promise<string[]> {
