@@ -332,7 +332,7 @@ export class C2sConnection implements SessionProcess {
         (packet[1] === 'message' && type !== 'error') ||
         (packet[1] === 'iq' && (type === 'get' || type === 'set'))
       )
-        this.ctx.node.ejabberd_router.route_error(to, from, packet, stanza_error('service-unavailable'));
+        this.ctx.node.ejabberd_router.route_error(from, to, packet, stanza_error('service-unavailable'));
       return undefined;
     }
     if (packet[1] === 'presence' && this.presence !== undefined) {

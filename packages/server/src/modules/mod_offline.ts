@@ -86,6 +86,8 @@ async function store(
   to: Jid,
   packet: XmlElement,
 ): Promise<string> {
+  // ejabberd_sm drops a headline nobody stores; only normal and chat messages are kept (XEP-0160 3).
+  if (get_attr_s('type', packet[2]) === 'headline') return 'bounce';
   if (!(await env.auth.user_exists(to.luser, to.lserver))) return 'bounce';
   if (!worthStoring(packet, opts)) return 'dropped';
   const stamp = Date.now();
@@ -113,8 +115,8 @@ async function store(
     `mod_offline: message from ${from.toString()} to ${to.toString()} discarded: the offline queue is full (${opts.max_user_offline_messages})`,
   );
   ctx.node.ejabberd_router.route_error(
-    to,
     from,
+    to,
     packet,
     stanza_error('resource-constraint', 'The recipient is offline and their message queue is full'),
   );
