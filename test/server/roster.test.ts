@@ -1,4 +1,6 @@
 import { get_attr_s, get_subtag, type XmlElement } from '@tsjabberd/xml-stanza';
+import { client, xml } from '@xmpp/client';
+import type { Element } from 'ltx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers.js';
 import { childText, ImClient, subscribeBoth } from './im-client.js';
@@ -263,5 +265,65 @@ describe('presence broadcast (RFC 6121 4)', () => {
     expect(
       await bob.nothing((e) => e[1] === 'presence' && get_attr_s('from', e[2]).startsWith(alice.bare)),
     ).toBe(true);
+  });
+});
+
+describe('with @xmpp/client', () => {
+  it('two clients subscribe to each other and see each other online', async () => {
+    const [a, b] = await users(2);
+    const connect = async (user: string) => {
+      const c = client({
+        service: `xmpp://127.0.0.1:${t.port}`,
+        domain: 'localhost',
+        username: user,
+        password: 'secret',
+        resource: 'xmppjs',
+      });
+      c.on('error', () => {});
+      const stanzas: Element[] = [];
+      c.on('stanza', (s) => {
+        stanzas.push(s);
+        // RFC 6121 2.1.6: acknowledge roster pushes.
+        if (s.is('iq') && s.attrs.type === 'set') void c.send(xml('iq', { type: 'result', id: s.attrs.id }));
+      });
+      await c.start();
+      await c.iqCaller.get(xml('query', 'jabber:iq:roster'));
+      await c.send(xml('presence'));
+      return { c, stanzas };
+    };
+    const until = async (list: Element[], test: (s: Element) => boolean, what: string) => {
+      for (let i = 0; i < 100; i++) {
+        const found = list.find(test);
+        if (found !== undefined) return found;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`timed out waiting for ${what}`);
+    };
+    const alice = await connect(a);
+    const bob = await connect(b);
+    try {
+      await alice.c.send(xml('presence', { to: `${b}@localhost`, type: 'subscribe' }));
+      await until(bob.stanzas, (s) => s.is('presence') && s.attrs.type === 'subscribe', 'the request');
+      await bob.c.send(xml('presence', { to: `${a}@localhost`, type: 'subscribed' }));
+      await bob.c.send(xml('presence', { to: `${a}@localhost`, type: 'subscribe' }));
+      await until(alice.stanzas, (s) => s.is('presence') && s.attrs.type === 'subscribe', 'the request back');
+      await alice.c.send(xml('presence', { to: `${b}@localhost`, type: 'subscribed' }));
+      await until(
+        alice.stanzas,
+        (s) => s.is('presence') && s.attrs.from === `${b}@localhost/xmppjs` && s.attrs.type === undefined,
+        "bob's presence",
+      );
+      await until(
+        bob.stanzas,
+        (s) => s.is('presence') && s.attrs.from === `${a}@localhost/xmppjs` && s.attrs.type === undefined,
+        "alice's presence",
+      );
+      const roster = await alice.c.iqCaller.get(xml('query', 'jabber:iq:roster'));
+      const item = roster.getChild('item');
+      expect(item?.attrs).toMatchObject({ jid: `${b}@localhost`, subscription: 'both' });
+    } finally {
+      await alice.c.stop();
+      await bob.c.stop();
+    }
   });
 });

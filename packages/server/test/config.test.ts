@@ -45,7 +45,18 @@ describe('embedded defaults', () => {
     expect(config.data_dir).toBe('./data');
     expect(config.auth_method).toBe('internal');
     expect(config.auth_password_format).toBe('scram');
-    expect(config.modules).toEqual({ mod_disco: {}, mod_version: {}, mod_ping: {} });
+    expect(Object.keys(config.modules).sort()).toEqual([
+      'mod_blocking',
+      'mod_disco',
+      'mod_last',
+      'mod_offline',
+      'mod_ping',
+      'mod_private',
+      'mod_roster',
+      'mod_vcard',
+      'mod_version',
+    ]);
+    expect(config.modules.mod_roster).toEqual({ versioning: true });
   });
 
   it('one c2s listener on [::]:5222 with STARTTLS offered, shaped by c2s_shaper, access c2s', async () => {
