@@ -1,8 +1,10 @@
 /**
- * mod_disco (XEP-0030): the server JID answers disco#info with its identity and the features of every
- * IQ handler registered on it, and disco#items with the services (routes) under the host.
+ * mod_disco (XEP-0030): the server JID answers disco#info with its identity, the features of every
+ * IQ handler registered on it and those the modules add through the `disco_local_features` hook
+ * (fold, acc `string[]`, args `[host]`: features served elsewhere, e.g. mod_blocking's on the user's
+ * bare JID), and disco#items with the services (routes) under the host.
  */
-import { type GenModule, iq_error, iq_result, stanza_error } from '@tsjabberd/router';
+import { type GenModule, type Iq, iq_error, iq_result, stanza_error } from '@tsjabberd/router';
 import type { XmlElement } from '@tsjabberd/xml-stanza';
 
 export const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
@@ -27,10 +29,9 @@ export const mod_disco: GenModule<{ name: string }> = {
   },
   start(host, opts, ctx) {
     const iqs = ctx.node.gen_iq_handler;
-    ctx.add_iq_handler('ejabberd_local', NS_DISCO_INFO, (_from, _to, iq) => {
-      if (iq.type === 'set') return iq_error(iq, stanza_error('not-allowed'));
-      if (node(iq) !== '') return iq_error(iq, stanza_error('item-not-found'));
+    const info = (iq: Iq, extra: string[] | 'stopped'): Iq => {
       const features = [NS_DISCO_INFO, NS_DISCO_ITEMS, ...iqs.namespaces('ejabberd_local', host)];
+      if (Array.isArray(extra)) features.push(...extra.filter((f) => typeof f === 'string'));
       const unique = [...new Set(features)].sort();
       return iq_result(iq, [
         [
@@ -52,6 +53,13 @@ export const mod_disco: GenModule<{ name: string }> = {
           ],
         ],
       ]);
+    };
+    ctx.add_iq_handler('ejabberd_local', NS_DISCO_INFO, (_from, _to, iq) => {
+      if (iq.type === 'set') return iq_error(iq, stanza_error('not-allowed'));
+      if (node(iq) !== '') return iq_error(iq, stanza_error('item-not-found'));
+      // ejabberd's disco_local_features: synchronous unless a module answers with a promise.
+      const extra = ctx.node.ejabberd_hooks.run_fold<string[]>('disco_local_features', host, [], [host]);
+      return extra instanceof Promise ? extra.then((e) => info(iq, e)) : info(iq, extra);
     });
     ctx.add_iq_handler('ejabberd_local', NS_DISCO_ITEMS, (_from, _to, iq) => {
       if (iq.type === 'set') return iq_error(iq, stanza_error('not-allowed'));
