@@ -142,6 +142,9 @@ export class C2sConnection implements SessionProcess {
       { maxStanzaSize: ctx.listener.max_stanza_size },
     );
     ctx.connections.add(this);
+    // Stanzas are small and each one is a complete message: Nagle's algorithm would hold one back
+    // until the client's delayed ACK (up to 40 ms on Linux) whenever traffic is light.
+    socket.setNoDelay(true);
     this.attach(socket);
     this.negotiationTimer = setTimeout(() => {
       if (this.state !== 'established') this.streamError('connection-timeout', 'Negotiation took too long');
