@@ -114,6 +114,8 @@ export class C2sConnection implements SessionProcess {
   /** Stanzas written while the socket's buffer was full (ejabberd's max_fsm_queue counts them). */
   private backlog = 0;
   private closing = false;
+  /** Writes are being gathered until the end of this turn of the event loop. */
+  private corked = false;
   /** RFC 6120 10.1: stanzas from the client wait here while an earlier one waits on a hook. */
   private readonly inbox: XmlElement[] = [];
   private inboxBusy = false;
@@ -189,6 +191,17 @@ export class C2sConnection implements SessionProcess {
 
   private send(data: string): void {
     if (this.state === 'closed' || this.socket.destroyed) return;
+    if (!this.corked) {
+      // With TCP_NODELAY every write is a packet: gather what this turn of the event loop sends to the
+      // client (a burst of routed messages) into one write, sent once the current work is done.
+      this.corked = true;
+      const socket = this.socket;
+      socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        socket.uncork();
+      });
+    }
     const flushed = this.socket.write(data);
     if (flushed) return;
     // The client is not reading: bound what we hold for it (ejabberd's max_fsm_queue).
