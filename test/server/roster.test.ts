@@ -213,6 +213,24 @@ describe('presence subscriptions (RFC 6121 3)', () => {
   });
 });
 
+describe('order (RFC 6120 10.1)', () => {
+  it("keeps a client's stanzas in order while one waits on the roster storage", async () => {
+    const [a, b] = await users(2);
+    const alice = await online(a);
+    const bob = await online(b);
+    // The subscription waits on mod_roster's storage; the messages after it must not overtake it.
+    alice.send(
+      `<presence to='${bob.bare}' type='subscribe'/>` +
+        [1, 2, 3].map((i) => `<message to='${bob.jid}' type='chat'><body>${i}</body></message>`).join(''),
+    );
+    await bob.expect((e) => e[1] === 'message' && childText(e, 'body') === '3', 'the last message');
+    const seen = bob.raw.elements
+      .filter((e) => get_attr_s('from', e[2]).startsWith(alice.bare) && e[1] !== 'iq')
+      .map((e) => (e[1] === 'message' ? childText(e, 'body') : get_attr_s('type', e[2])));
+    expect(seen).toEqual(['subscribe', '1', '2', '3']);
+  });
+});
+
 describe('presence broadcast (RFC 6121 4)', () => {
   it("delivers a contact's presence on login and its unavailable on logout", async () => {
     const [a, b] = await users(2);

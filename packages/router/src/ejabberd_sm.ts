@@ -55,11 +55,8 @@ export interface SmDeps {
 
 const SUBSCRIPTION_TYPES = new Set(['subscribe', 'subscribed', 'unsubscribe', 'unsubscribed']);
 
-/** Calls `fn` with `x`, or with what `x` resolves to: hooks may answer now or later. */
-function whenReady<T>(x: T | Promise<T>, fn: (value: T) => void): void {
-  if (x instanceof Promise) x.then(fn);
-  else fn(x);
-}
+/** Packets held for one user while a hook decides about an earlier one, before they bounce. */
+const MAX_HELD = 10000;
 
 /** Newer first: time, then sequence. */
 function newer(a: Sid, b: Sid): boolean {
@@ -75,6 +72,11 @@ export class EjabberdSm {
   /** `luser@lserver` → the user's sessions. Users have few resources, so a small array each. */
   private readonly table = new Map<string, Session[]>();
   private count = 0;
+  /**
+   * `luser@lserver` → packets for that user held while an async hook (the roster's or offline storage)
+   * decides about an earlier one: RFC 6120 10.1, a later message must not overtake a subscription.
+   */
+  private readonly held = new Map<string, [Jid, Jid, XmlElement][]>();
   private lastTime = 0;
   private seq = 0;
   private readonly userExists: (luser: string, lserver: string) => boolean;
@@ -208,8 +210,52 @@ export class EjabberdSm {
   /** `ejabberd_sm:route`: a packet for `to`, a JID with a user part on a host served here. */
   route(from: Jid, to: Jid, packet: XmlElement): void {
     this.deps.trace.step(packet, 'sm');
+    if (this.held.size !== 0) {
+      const queue = this.held.get(`${to.luser}@${to.lserver}`);
+      if (queue !== undefined) {
+        if (queue.length < MAX_HELD) queue.push([from, to, packet]);
+        else this.bounce(from, to, packet, 'resource-constraint');
+        return;
+      }
+    }
+    this.dispatch(from, to, packet);
+  }
+
+  private dispatch(from: Jid, to: Jid, packet: XmlElement): void {
     if (to.lresource === '') this.route_bare(from, to, packet);
     else this.route_full(from, to, packet);
+  }
+
+  /**
+   * Calls `fn` with a hook's answer: at once when it is ready, else once it resolves, holding the
+   * user's later packets until then and routing them afterwards, in order.
+   */
+  private whenReady<T>(to: Jid, x: T | Promise<T>, fn: (value: T) => void): void {
+    if (!(x instanceof Promise)) {
+      fn(x);
+      return;
+    }
+    const us = `${to.luser}@${to.lserver}`;
+    if (!this.held.has(us)) this.held.set(us, []);
+    x.then(fn, (e) =>
+      this.deps.log.error(`sm: a hook for ${us} failed: ${e instanceof Error ? e.message : String(e)}`),
+    ).then(() => this.release(us));
+  }
+
+  private release(us: string): void {
+    const queue = this.held.get(us);
+    if (queue === undefined) return;
+    this.held.delete(us);
+    while (queue.length > 0) {
+      const [from, to, packet] = queue.shift()!;
+      this.dispatch(from, to, packet);
+      const again = this.held.get(us);
+      if (again !== undefined) {
+        // That one waits on a hook in turn: the rest stays behind it.
+        again.push(...queue);
+        return;
+      }
+    }
   }
 
   private route_full(from: Jid, to: Jid, packet: XmlElement): void {
@@ -286,7 +332,8 @@ export class EjabberdSm {
       return;
     }
     this.deps.trace.step(packet, 'offline_message_hook');
-    whenReady(
+    this.whenReady(
+      to,
       this.deps.hooks.run_fold<string>('offline_message_hook', to.lserver, 'bounce', [from, to, packet]),
       (acc) => {
         if (acc !== 'bounce') this.deps.trace.end(packet, `offline_message_hook (${acc})`);
@@ -307,7 +354,8 @@ export class EjabberdSm {
       else this.deps.trace.end(packet, `presence ${type} taken by a hook`);
     };
     if (SUBSCRIPTION_TYPES.has(type)) {
-      whenReady(
+      this.whenReady(
+        to,
         hooks.run_fold<boolean>('roster_in_subscription', to.lserver, true, [
           to.luser,
           to.lserver,
@@ -318,7 +366,8 @@ export class EjabberdSm {
         broadcast,
       );
     } else if (type === 'probe') {
-      whenReady(
+      this.whenReady(
+        to,
         hooks.run_fold<string>('presence_probe_hook', to.lserver, 'deliver', [from, to, packet]),
         broadcast,
       );
@@ -362,7 +411,12 @@ export class EjabberdSm {
     }
   }
 
-  private bounce(from: Jid, to: Jid, packet: XmlElement, condition: 'service-unavailable'): void {
+  private bounce(
+    from: Jid,
+    to: Jid,
+    packet: XmlElement,
+    condition: 'service-unavailable' | 'resource-constraint',
+  ): void {
     this.deps.trace.end(packet, `sm (bounced: ${condition})`);
     this.deps.router.route_error(from, to, packet, stanza_error(condition));
   }

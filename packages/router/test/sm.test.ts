@@ -496,6 +496,27 @@ describe('ejabberd_sm: presence to a bare JID', () => {
     expect(deliveries(pc)).toEqual(["pc: <presence type='subscribed'/>"]);
   });
 
+  it('holds later packets for the same user while an async hook decides, then delivers them in order', async () => {
+    const { node } = await startNode();
+    const pc = connect(node, 'bob@localhost/pc', 1);
+    const carol = connect(node, 'carol@localhost/pc', 1);
+    const gate = deferred<boolean>();
+    node.ejabberd_hooks.add('roster_in_subscription', 'localhost', () => gate.promise);
+    send(node, ALICE, 'bob@localhost', presence({ type: 'subscribe' }));
+    send(node, ALICE, 'bob@localhost/pc', message({ type: 'chat', body: 'after' }));
+    send(node, ALICE, 'carol@localhost/pc', message({ type: 'chat', body: 'not held' }));
+    await settle();
+    // RFC 6120 10.1: the message waits behind the subscription; another user's traffic does not.
+    expect(pc.process.received).toHaveLength(0);
+    expect(carol.process.received).toHaveLength(1);
+    gate.resolve(true);
+    await settle();
+    expect(deliveries(pc)).toEqual([
+      "pc: <presence type='subscribe'/>",
+      "pc: <message type='chat'><body>after</body></message>",
+    ]);
+  });
+
   it('a probe passes presence_probe_hook; a hook taking it stops the delivery', async () => {
     const { node } = await startNode();
     const pc = connect(node, 'bob@localhost/pc', 1);
