@@ -517,6 +517,19 @@ describe('ejabberd_sm: presence to a bare JID', () => {
     ]);
   });
 
+  it('holds at most 10,000 packets for a user whose hook hangs; the next ones bounce with resource-constraint', async () => {
+    const { node } = await startNode();
+    connect(node, 'bob@localhost/pc', 1);
+    const alice = connect(node, ALICE, 1);
+    node.ejabberd_hooks.add('roster_in_subscription', 'localhost', () => new Promise<boolean>(() => {}));
+    send(node, ALICE, 'bob@localhost', presence({ type: 'subscribe' }));
+    for (let i = 0; i < 10_001; i++)
+      send(node, ALICE, 'bob@localhost/pc', message({ type: 'chat', body: `${i}` }));
+    await settle();
+    const bounced = alice.process.received.filter((r) => condition(r.packet) === 'resource-constraint');
+    expect(bounced).toHaveLength(1);
+  });
+
   it('a probe passes presence_probe_hook; a hook taking it stops the delivery', async () => {
     const { node } = await startNode();
     const pc = connect(node, 'bob@localhost/pc', 1);
