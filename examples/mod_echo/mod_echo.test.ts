@@ -87,8 +87,8 @@ describe('mod_echo, end to end through the router', () => {
     expect(node.ejabberd_router.dirty_get_all_routes()).not.toContain('echo.localhost');
     node.route(parse('alice@localhost/phone'), parse('echo.localhost'), hello());
     await tick();
-    // No route any more: the router hands it to s2s, which bounces it.
+    // No route any more: the router hands it to s2s, which bounces it as a local service not running.
     expect(inbox).toHaveLength(1);
-    expect(error_condition(inbox[0].packet)).toBe('remote-server-not-found');
+    expect(error_condition(inbox[0].packet)).toBe('service-unavailable');
   });
 });

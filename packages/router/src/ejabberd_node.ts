@@ -64,7 +64,8 @@ export class EjabberdNode {
       cluster: options.cluster,
     });
     this.ejabberd_s2s =
-      options.s2s?.(this.ejabberd_router, this.trace) ?? new S2sDisabled(this.ejabberd_router, this.trace);
+      options.s2s?.(this.ejabberd_router, this.trace) ??
+      new S2sDisabled(this.ejabberd_router, this.trace, this.hosts);
     this.ejabberd_router.s2s = this.ejabberd_s2s;
     this.gen_iq_handler = new GenIqHandler({
       router: this.ejabberd_router,

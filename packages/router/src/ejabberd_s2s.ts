@@ -12,14 +12,33 @@ export interface S2sManager {
   route(from: Jid, to: Jid, packet: XmlElement): void;
 }
 
-/** Until federation exists: every packet for another server bounces with `remote-server-not-found`. */
+/**
+ * Until federation exists: every packet for another server bounces with `remote-server-not-found`.
+ * A subdomain of a served host (`echo.localhost` under `localhost`) is a service of this server whose
+ * component or module is not running: as ejabberd_s2s does (`is_service`), it bounces with
+ * `service-unavailable`, never going out over federation.
+ */
 export class S2sDisabled implements S2sManager {
   constructor(
     private readonly router: EjabberdRouter,
     private readonly trace: PacketTrace,
+    private readonly hosts: readonly string[] = [],
   ) {}
 
   route(from: Jid, to: Jid, packet: XmlElement): void {
+    if (this.hosts.some((host) => to.lserver.endsWith(`.${host}`))) {
+      this.trace.end(
+        packet,
+        `s2s (bounced: service-unavailable, ${to.lserver} is a local service not running)`,
+      );
+      this.router.route_error(
+        from,
+        to,
+        packet,
+        stanza_error('service-unavailable', `${to.lserver} is not available now`),
+      );
+      return;
+    }
     this.trace.end(packet, `s2s (bounced: remote-server-not-found for ${to.lserver})`);
     this.router.route_error(
       from,

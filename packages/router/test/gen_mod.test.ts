@@ -171,7 +171,7 @@ describe('gen_mod: what a module registers works, and is gone after stop', () =>
     expect(alice.process.received.map((r) => [r.from, condition(r.packet)])).toEqual([
       ['localhost', 'service-unavailable'],
       ['localhost', 'item-not-found'],
-      ['echo.localhost', 'remote-server-not-found'],
+      ['echo.localhost', 'service-unavailable'],
     ]);
   });
 

@@ -99,7 +99,7 @@ describe('ejabberd_router: the local route table', () => {
     );
     await settle();
     expect(first.received).toHaveLength(0);
-    expect(alice.process.received.map((r) => condition(r.packet))).toEqual(['remote-server-not-found']);
+    expect(alice.process.received.map((r) => condition(r.packet))).toEqual(['service-unavailable']);
     const second = new RecordingRoute();
     node.ejabberd_router.register_local_route('echo.localhost', second);
     send(node, 'alice@localhost/phone', 'echo.localhost', message());
@@ -128,7 +128,7 @@ describe('ejabberd_router: the global route table', () => {
     expect(await global.lookup('private.localhost')).toEqual([]);
   });
 
-  it('after unregister_route, packets for the domain bounce remote-server-not-found', async () => {
+  it('after unregister_route, packets for the service bounce service-unavailable (a subdomain of a served host)', async () => {
     const { node } = await startNode();
     const alice = connect(node, 'alice@localhost/phone', 1);
     const service = new RecordingRoute();
@@ -142,7 +142,7 @@ describe('ejabberd_router: the global route table', () => {
     );
     await settle();
     expect(service.received).toHaveLength(0);
-    expect(alice.process.received.map((r) => condition(r.packet))).toEqual(['remote-server-not-found']);
+    expect(alice.process.received.map((r) => condition(r.packet))).toEqual(['service-unavailable']);
   });
 
   it('a domain that only this node holds in the global table (no local route) goes to s2s', async () => {

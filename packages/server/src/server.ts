@@ -1,4 +1,4 @@
-import { createServer as createTcpServer, type Server as NetServer } from 'node:net';
+import { createServer as createTcpServer, type Server as NetServer, type Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer, type SecureContext } from 'node:tls';
 import { parse } from '@tsjabberd/jid';
 import { mod_cputime } from '@tsjabberd/mod_cputime';
@@ -7,7 +7,7 @@ import { EjabberdAuth } from './auth/ejabberd_auth.js';
 import { AuthThrottle } from './auth/throttle.js';
 import { C2sConnection, type C2sContext } from './c2s/ejabberd_c2s.js';
 import { ensureCertificate } from './config/certs.js';
-import type { ListenerConfig, ServerConfig } from './config/types.js';
+import type { AnyListenerConfig, ServerConfig } from './config/types.js';
 import type { ServerEnv } from './modules/env.js';
 import { mod_blocking } from './modules/mod_blocking.js';
 import { mod_disco } from './modules/mod_disco.js';
@@ -19,6 +19,7 @@ import { mod_register } from './modules/mod_register.js';
 import { mod_roster } from './modules/mod_roster.js';
 import { mod_vcard } from './modules/mod_vcard.js';
 import { mod_version } from './modules/mod_version.js';
+import { ServiceConnection, type ServiceContext } from './service/ejabberd_service.js';
 import { openStorage } from './storage/open.js';
 import type { Storage } from './storage/storage.js';
 
@@ -44,7 +45,7 @@ interface TlsMaterial {
 
 /** Where a listener ended up (a configured port 0 gets a free one). */
 export interface BoundListener {
-  config: ListenerConfig;
+  config: AnyListenerConfig;
   port: number;
 }
 
@@ -54,6 +55,8 @@ export interface BoundListener {
  */
 export class TsjabberdServer {
   readonly connections = new Set<C2sConnection>();
+  /** The XEP-0114 component connections (ejabberd_service). */
+  readonly components = new Set<ServiceConnection>();
   readonly listeners: BoundListener[] = [];
   private readonly servers: NetServer[] = [];
   private stopped = false;
@@ -133,20 +136,33 @@ export class TsjabberdServer {
     }
   }
 
-  private async listen(listener: ListenerConfig, tls: TlsMaterial | undefined): Promise<void> {
-    const ctx: C2sContext = {
-      node: this.node,
-      config: this.config,
-      listener,
-      secureContext: tls?.context,
-      credentials: (host) => this.auth.credentials(host),
-      throttle: new AuthThrottle(),
-      log: this.log,
-      connections: this.connections,
-    };
+  private async listen(listener: AnyListenerConfig, tls: TlsMaterial | undefined): Promise<void> {
+    let accept: (socket: Socket, directTls: boolean) => void;
+    if (listener.module === 'ejabberd_service') {
+      const ctx: ServiceContext = {
+        node: this.node,
+        config: this.config,
+        listener,
+        log: this.log,
+        connections: this.components,
+      };
+      accept = (socket) => new ServiceConnection(socket, ctx);
+    } else {
+      const ctx: C2sContext = {
+        node: this.node,
+        config: this.config,
+        listener,
+        secureContext: tls?.context,
+        credentials: (host) => this.auth.credentials(host),
+        throttle: new AuthThrottle(),
+        log: this.log,
+        connections: this.connections,
+      };
+      accept = (socket, directTls) => new C2sConnection(socket, ctx, directTls);
+    }
     const server = listener.tls
-      ? createTlsServer({ cert: tls?.cert, key: tls?.key }, (socket) => new C2sConnection(socket, ctx, true))
-      : createTcpServer((socket) => new C2sConnection(socket, ctx, false));
+      ? createTlsServer({ cert: tls?.cert, key: tls?.key }, (socket) => accept(socket, true))
+      : createTcpServer((socket) => accept(socket, false));
     server.on('error', (e) => this.log.error(`listener ${listener.ip}:${listener.port}: ${e.message}`));
     if (listener.tls)
       server.on('tlsClientError', (e) =>
@@ -164,7 +180,7 @@ export class TsjabberdServer {
     this.servers.push(server);
     this.listeners.push({ config: listener, port });
     this.log.info(
-      `listening: ejabberd_c2s on ${listener.ip}:${port}${listener.tls ? ' (direct TLS)' : listener.starttls ? ' (STARTTLS)' : ''}`,
+      `listening: ${listener.module} on ${listener.ip}:${port}${listener.tls ? ' (direct TLS)' : listener.starttls ? ' (STARTTLS)' : ''}`,
     );
   }
 
@@ -184,6 +200,8 @@ export class TsjabberdServer {
     for (const server of this.servers) server.close();
     for (const connection of [...this.connections])
       connection.streamError('system-shutdown', 'The server is shutting down');
+    for (const component of [...this.components])
+      component.streamError('system-shutdown', 'The server is shutting down');
     await new Promise((resolve) => setTimeout(resolve, 50));
     await this.node.stop();
     await this.storage.close();

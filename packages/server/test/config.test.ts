@@ -302,7 +302,7 @@ describe('validation errors name the option, line and column', () => {
       'listen[0].module',
       3,
       13,
-      'only ejabberd_c2s is supported so far, got "ejabberd_s2s_in"',
+      'only ejabberd_c2s and ejabberd_service are supported so far, got "ejabberd_s2s_in"',
     );
     expectError('listen:\n  - port: 5222\n', 'listen[0]', 2, 5, 'missing module (ejabberd_c2s)');
     expectError('listen: {port: 5222}\n', 'listen', 1, 9, 'expected a list of listeners, got a mapping');
@@ -653,5 +653,97 @@ describe('acl, access and shaper matching', () => {
       rate: 10,
       burst_size: 10,
     });
+  });
+});
+
+describe('ejabberd_service listeners (XEP-0114)', () => {
+  const service = (extra: string) =>
+    `listen:\n  - port: 8888\n    ip: 127.0.0.1\n    module: ejabberd_service\n${extra}`;
+
+  it('reads hosts with their passwords, in ejabberd layout, with the defaults', () => {
+    const config = parseConfig(
+      service(
+        '    check_from: false\n    max_stanza_size: 65536\n    hosts:\n      echo.localhost:\n        password: secret\n      Muc.Localhost:\n        password: other\n',
+      ),
+    );
+    expect(config.listen).toHaveLength(1);
+    expect(config.listen[0]).toMatchObject({
+      port: 8888,
+      ip: '127.0.0.1',
+      module: 'ejabberd_service',
+      hosts: { 'echo.localhost': 'secret', 'muc.localhost': 'other' },
+      check_from: false,
+      max_stanza_size: 65536,
+      shaper: 'none',
+      access: 'all',
+      tls: false,
+      starttls: false,
+    });
+  });
+
+  it('a listener password applies to hosts without their own, or to any domain without hosts', () => {
+    const [withHosts] = parseConfig(
+      service(
+        '    password: shared\n    hosts:\n      a.localhost:\n      b.localhost:\n        password: own\n',
+      ),
+    ).listen;
+    expect(withHosts).toMatchObject({
+      hosts: { 'a.localhost': 'shared', 'b.localhost': 'own' },
+      password: 'shared',
+    });
+    const [global] = parseConfig(service('    password: shared\n')).listen;
+    expect(global).toMatchObject({ hosts: {}, password: 'shared', check_from: true });
+  });
+
+  it('refuses a missing password, a bad or served domain, c2s options and unknown host options', () => {
+    expectError(
+      service('    hosts:\n      echo.localhost:\n'),
+      'listen[0].hosts.echo.localhost',
+      6,
+      7,
+      'missing password (give it here, or a password for the whole listener)',
+    );
+    expectError(
+      service(''),
+      'listen[0]',
+      2,
+      5,
+      'missing password (hosts: {domain: {password: ...}}, or password)',
+    );
+    expectError(
+      service('    hosts:\n      "bad domain!":\n        password: x\n'),
+      'listen[0].hosts.bad domain!',
+      6,
+      7,
+      '"bad domain!" is not a valid domain name',
+    );
+    expectError(
+      service('    hosts:\n      localhost:\n        password: x\n'),
+      'listen[0].hosts.localhost',
+      6,
+      7,
+      'localhost is served by this server (hosts); a component cannot take it',
+    );
+    expectError(
+      service('    hosts:\n      echo.localhost:\n        passwd: x\n'),
+      'listen[0].hosts.echo.localhost.passwd',
+      7,
+      9,
+      'unknown option "passwd" (did you mean "password"?)',
+    );
+    expectError(
+      service('    password: x\n    starttls: true\n'),
+      'listen[0].starttls',
+      6,
+      5,
+      /^unknown option "starttls"/,
+    );
+    expectError(
+      service('    password: x\n    check_from: maybe\n'),
+      'listen[0].check_from',
+      6,
+      17,
+      /true or false/,
+    );
   });
 });

@@ -1,4 +1,4 @@
-import type { ListenerConfig, ServerConfig, ShaperConfig } from './types.js';
+import type { ListenerConfig, ServerConfig, ServiceListenerConfig, ShaperConfig } from './types.js';
 
 /** The c2s port (RFC 6120 section 3.2.1). */
 export const DEFAULT_C2S_PORT = 5222;
@@ -44,6 +44,25 @@ export function listenerDefaults(
     max_fsm_queue: DEFAULT_MAX_FSM_QUEUE,
     allow_unencrypted_plain: false,
     negotiation_timeout: DEFAULT_NEGOTIATION_TIMEOUT,
+  };
+}
+
+/** The XEP-0114 component port ejabberd's example config uses. */
+export const DEFAULT_SERVICE_PORT = 8888;
+
+/**
+ * An `ejabberd_service` listener's values when the YAML leaves them out: unshaped (ejabberd's
+ * `shaper_rule` default `none`), access `all`, `check_from: true`, no hosts yet.
+ */
+export function serviceListenerDefaults(
+  maxStanzaSize: number = DEFAULT_MAX_STANZA_SIZE,
+): Omit<ServiceListenerConfig, 'port'> {
+  return {
+    ...listenerDefaults(maxStanzaSize),
+    module: 'ejabberd_service',
+    starttls: false,
+    hosts: {},
+    check_from: true,
   };
 }
 

@@ -8,12 +8,15 @@ import {
   DEFAULT_NEGOTIATION_TIMEOUT,
   defaultConfig,
   listenerDefaults,
+  serviceListenerDefaults,
 } from './defaults.js';
 import type {
   AccessRule,
   AclConfig,
+  AnyListenerConfig,
   ListenerConfig,
   ServerConfig,
+  ServiceListenerConfig,
   ShaperConfig,
   ShaperRule,
 } from './types.js';
@@ -71,6 +74,25 @@ const LISTENER_KEYS = [
   'allow_unencrypted_plain',
   'negotiation_timeout',
 ] as const;
+
+/** The options of an `ejabberd_service` listener (XEP-0114 components). */
+const SERVICE_LISTENER_KEYS = [
+  'port',
+  'ip',
+  'module',
+  'tls',
+  'hosts',
+  'password',
+  'check_from',
+  'max_stanza_size',
+  'shaper',
+  'access',
+  'max_fsm_queue',
+  'negotiation_timeout',
+] as const;
+
+/** The listener modules tsjabberd has. */
+const LISTENER_MODULES = ['ejabberd_c2s', 'ejabberd_service'];
 
 /** ejabberd's log levels (names and the old 0-5 numbers) mapped onto tsjabberd's four. */
 const LOG_LEVELS: Record<string, LogLevel> = {
@@ -497,12 +519,22 @@ const STANZA_SIZE_WHAT = 'a size in bytes (a positive integer) or infinity';
 const FSM_QUEUE_WHAT = 'a number of stanzas (a positive integer)';
 const TIMEOUT_WHAT = 'a number of seconds (positive)';
 
-function readListener(r: Reader, node: Node, index: number, inherited: ListenerInherited): ListenerConfig {
+function readListener(
+  r: Reader,
+  node: Node,
+  index: number,
+  inherited: ListenerInherited,
+  servedHosts: readonly string[] = [],
+): AnyListenerConfig {
   const key = `listen[${index}]`;
+  const entries = r.entries(node, key, 'a listener (a mapping with port, module, ...)');
+  const moduleNode = entries.find((e) => e.name === 'module')?.value;
+  const service = isScalar(moduleNode) && moduleNode.value === 'ejabberd_service';
+  const known: readonly string[] = service ? SERVICE_LISTENER_KEYS : LISTENER_KEYS;
   const fields = new Map<string, Entry>();
-  for (const e of r.entries(node, key, 'a listener (a mapping with port, module, ...)')) {
-    if (!(LISTENER_KEYS as readonly string[]).includes(e.name)) {
-      r.fail(e.keyNode, `${key}.${e.name}`, unknownOption(e.name, LISTENER_KEYS));
+  for (const e of entries) {
+    if (!known.includes(e.name)) {
+      r.fail(e.keyNode, `${key}.${e.name}`, unknownOption(e.name, known));
     }
     fields.set(e.name, e);
   }
@@ -513,13 +545,14 @@ function readListener(r: Reader, node: Node, index: number, inherited: ListenerI
   const moduleEntry = fields.get('module');
   if (moduleEntry === undefined) r.fail(node, key, 'missing module (ejabberd_c2s)');
   const module = r.string(moduleEntry.value, `${key}.module`, 'a listener module');
-  if (module !== 'ejabberd_c2s') {
+  if (!LISTENER_MODULES.includes(module)) {
     r.fail(
       moduleEntry.value,
       `${key}.module`,
-      `only ejabberd_c2s is supported so far, got ${JSON.stringify(module)}`,
+      `only ${LISTENER_MODULES.join(' and ')} are supported so far, got ${JSON.stringify(module)}`,
     );
   }
+  if (service) return readServiceListener(r, node, key, port, fields, inherited, servedHosts);
   const out: ListenerConfig = { port, ...listenerDefaults(inherited.max_stanza_size) };
   out.max_fsm_queue = inherited.max_fsm_queue;
   out.negotiation_timeout = inherited.negotiation_timeout;
@@ -575,10 +608,106 @@ function readListener(r: Reader, node: Node, index: number, inherited: ListenerI
   return out;
 }
 
+/** The values every listener kind shares: ip, limits, shaper, access. */
+function readCommonListener(
+  r: Reader,
+  key: string,
+  fields: Map<string, Entry>,
+  out: ListenerConfig | ServiceListenerConfig,
+): void {
+  const value = (name: string) => fields.get(name)?.value;
+  if (fields.has('ip')) {
+    const ip = r.string(value('ip'), `${key}.ip`, 'an IP address');
+    if (isIP(ip) === 0)
+      r.fail(value('ip'), `${key}.ip`, `expected an IP address such as "::" or "0.0.0.0", got "${ip}"`);
+    out.ip = ip;
+  }
+  if (fields.has('tls')) out.tls = r.boolean(value('tls'), `${key}.tls`);
+  if (fields.has('max_stanza_size')) {
+    out.max_stanza_size = r.number(value('max_stanza_size'), `${key}.max_stanza_size`, STANZA_SIZE_WHAT, {
+      infinity: true,
+    });
+  }
+  if (fields.has('max_fsm_queue')) {
+    out.max_fsm_queue = r.number(value('max_fsm_queue'), `${key}.max_fsm_queue`, FSM_QUEUE_WHAT);
+  }
+  if (fields.has('negotiation_timeout')) {
+    out.negotiation_timeout = r.number(
+      value('negotiation_timeout'),
+      `${key}.negotiation_timeout`,
+      TIMEOUT_WHAT,
+      { min: Number.MIN_VALUE, fractional: true },
+    );
+  }
+  if (fields.has('shaper'))
+    out.shaper = r.string(value('shaper'), `${key}.shaper`, 'a shaper_rules or shaper name');
+  if (fields.has('access')) out.access = r.string(value('access'), `${key}.access`, 'an access_rules name');
+}
+
+/**
+ * An `ejabberd_service` listener (XEP-0114), in ejabberd's layout:
+ *
+ * ```yaml
+ * - port: 8888
+ *   module: ejabberd_service
+ *   password: fallback-secret        # optional: for hosts without their own
+ *   hosts:
+ *     echo.example.org:
+ *       password: secret
+ * ```
+ */
+function readServiceListener(
+  r: Reader,
+  node: Node,
+  key: string,
+  port: number,
+  fields: Map<string, Entry>,
+  inherited: ListenerInherited,
+  servedHosts: readonly string[],
+): ServiceListenerConfig {
+  const value = (name: string) => fields.get(name)?.value;
+  const out: ServiceListenerConfig = { port, ...serviceListenerDefaults(inherited.max_stanza_size) };
+  out.max_fsm_queue = inherited.max_fsm_queue;
+  out.negotiation_timeout = inherited.negotiation_timeout;
+  readCommonListener(r, key, fields, out);
+  if (fields.has('check_from')) out.check_from = r.boolean(value('check_from'), `${key}.check_from`);
+  if (fields.has('password')) out.password = r.string(value('password'), `${key}.password`, 'a secret');
+  const hostsNode = value('hosts');
+  if (fields.has('hosts') && !r.isNull(hostsNode)) {
+    for (const e of r.entries(
+      hostsNode,
+      `${key}.hosts`,
+      'a mapping of component domains to {password: ...}',
+    )) {
+      const hkey = `${key}.hosts.${e.name}`;
+      const domain = nameprep(e.name);
+      if (domain === 'error' || domain === '' || domain.includes('@') || domain.includes('/'))
+        r.fail(e.keyNode, hkey, `${JSON.stringify(e.name)} is not a valid domain name`);
+      if (servedHosts.includes(domain))
+        r.fail(e.keyNode, hkey, `${domain} is served by this server (hosts); a component cannot take it`);
+      if (Object.hasOwn(out.hosts, domain)) r.fail(e.keyNode, hkey, `${domain} is listed twice`);
+      let password = out.password;
+      if (!r.isNull(e.value)) {
+        for (const f of r.entries(e.value, hkey, 'a mapping with password')) {
+          if (f.name !== 'password')
+            r.fail(f.keyNode, `${hkey}.${f.name}`, unknownOption(f.name, ['password']));
+          password = r.string(f.value, `${hkey}.password`, 'a secret');
+        }
+      }
+      if (password === undefined)
+        r.fail(e.keyNode, hkey, 'missing password (give it here, or a password for the whole listener)');
+      out.hosts[domain] = password;
+    }
+  }
+  if (Object.keys(out.hosts).length === 0 && out.password === undefined)
+    r.fail(node, key, 'missing password (hosts: {domain: {password: ...}}, or password)');
+  return out;
+}
+
 /** Why a listener's `shaper` or `access` does not name something defined, if it does not. */
 function listenerRefProblem(
   config: ServerConfig,
-  l: ListenerConfig,
+  l: AnyListenerConfig,
 ): { field: 'shaper' | 'access'; section: string; reason: string } | undefined {
   if (l.shaper !== 'none') {
     const rules = Object.hasOwn(config.shaper_rules, l.shaper) ? config.shaper_rules[l.shaper] : undefined;
@@ -601,7 +730,7 @@ function listenerRefProblem(
 }
 
 /** Listeners on the same port clash when their addresses are equal or either is a wildcard. */
-function clashes(a: ListenerConfig, b: ListenerConfig): boolean {
+function clashes(a: AnyListenerConfig, b: AnyListenerConfig): boolean {
   const wildcard = (ip: string) => ip === '::' || ip === '0.0.0.0';
   return a.port === b.port && (a.ip === b.ip || wildcard(a.ip) || wildcard(b.ip));
 }
@@ -724,7 +853,7 @@ export function parseConfig(text: string, source?: string): ServerConfig {
     const v = value('listen');
     const nodes = r.isNull(v) ? [] : r.items(v, 'listen', 'a list of listeners');
     config.listen = nodes.map((n, i) => {
-      const l = readListener(r, n, i, inherited);
+      const l = readListener(r, n, i, inherited, config.hosts);
       const problem = listenerRefProblem(config, l);
       if (problem !== undefined) {
         const field = r.entries(n, `listen[${i}]`).find((e) => e.name === problem.field);

@@ -11,8 +11,8 @@ export interface ServerConfig {
   loglevel: LogLevel;
   /** `certfiles`: PEM files holding certificates and keys (a generated self-signed one when empty). */
   certfiles: string[];
-  /** `listen`: the listeners. */
-  listen: ListenerConfig[];
+  /** `listen`: the listeners (client listeners and XEP-0114 component listeners). */
+  listen: AnyListenerConfig[];
   /** `auth_method`: only `internal` (accounts in the server's storage) so far. */
   auth_method: 'internal';
   /** `auth_password_format`: only `scram` (salted keys, never the password). */
@@ -74,3 +74,25 @@ export interface ListenerConfig {
   /** tsjabberd: seconds a client may take to finish negotiation before `connection-timeout`. */
   negotiation_timeout: number;
 }
+
+/**
+ * An `ejabberd_service` listener (XEP-0114 external components). It keeps the c2s fields so code that
+ * walks every listener (ports, limits) reads them alike; `starttls`, `starttls_required` and
+ * `allow_unencrypted_plain` are always false here, and `access` is checked on the packets routed to
+ * the component (ejabberd's `handle_info({route, ...})`), not on a login.
+ */
+export interface ServiceListenerConfig extends Omit<ListenerConfig, 'module'> {
+  module: 'ejabberd_service';
+  /** `hosts`: component domain → its handshake secret (`hosts: {domain: {password: secret}}`). */
+  hosts: Record<string, string>;
+  /**
+   * `password`: the secret of every host that gives none; with no `hosts` at all, any domain that is
+   * not served here may connect with it (ejabberd's `global` host entry).
+   */
+  password?: string;
+  /** `check_from`: a stanza's `from` must be in one of the component's domains (default true). */
+  check_from: boolean;
+}
+
+/** One entry of `listen`: a client listener or a component listener, told apart by `module`. */
+export type AnyListenerConfig = ListenerConfig | ServiceListenerConfig;

@@ -1,0 +1,441 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { type Jid, nameprep, parse } from '@tsjabberd/jid';
+import type { EjabberdNode, Logger, RouteProcess } from '@tsjabberd/router';
+import { make_error_reply, stanza_error } from '@tsjabberd/router';
+import { crypt, element_to_string, get_attr_s, type XmlAttr, type XmlElement } from '@tsjabberd/xml-stanza';
+import { XmlStream, type XmlStreamError } from '@tsjabberd/xml-stream';
+import { NS_STREAM, NS_STREAM_ERRORS, type StreamErrorCondition } from '../c2s/ejabberd_c2s.js';
+import { Shaper } from '../c2s/shaper.js';
+import { accessAllows, shaperFor } from '../config/acl.js';
+import type { ServerConfig, ServiceListenerConfig } from '../config/types.js';
+
+/** XEP-0114: the namespace of a component's stream to the server. */
+export const NS_COMPONENT = 'jabber:component:accept';
+
+/** The content namespaces a routed stanza may carry from the stream it came in on. */
+const STREAM_CONTENT_NAMESPACES = ['jabber:client', 'jabber:server', NS_COMPONENT];
+
+/** What a component connection needs from the server around it. */
+export interface ServiceContext {
+  node: EjabberdNode;
+  config: ServerConfig;
+  listener: ServiceListenerConfig;
+  log: Logger;
+  /** Every open component connection, so shutdown can close them. */
+  connections: Set<ServiceConnection>;
+}
+
+type State = 'wait_for_stream' | 'wait_for_handshake' | 'registering' | 'established' | 'closed';
+
+function el(name: string, attrs: XmlAttr[] = [], children: XmlElement[] = []): XmlElement {
+  return ['xmlelement', name, attrs, children];
+}
+
+function cdataOf(packet: XmlElement): string {
+  let s = '';
+  for (const child of packet[3]) if (child[0] === 'xmlcdata') s += child[1];
+  return s;
+}
+
+function parseJid(s: string): Jid | undefined {
+  try {
+    return parse(s);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * ejabberd_service: one external component connection (XEP-0114, `jabber:component:accept`).
+ *
+ * The component opens a stream to its own domain; the server answers with a stream id; the component
+ * proves the shared secret with `<handshake>` = hex SHA-1(stream id + secret). From then on the
+ * component's domains are global routes leading to this connection (ejabberd's `global_routes: true`:
+ * every host of the listener's `hosts` when the component connected for one of them), and what the
+ * component sends is routed with the `from` it names, which must be in one of its domains
+ * (`check_from`). When the connection ends the routes go, and packets for the domain bounce again.
+ */
+export class ServiceConnection implements RouteProcess {
+  private readonly socket: Socket;
+  private readonly parser: XmlStream;
+  private state: State = 'wait_for_stream';
+  /** The domain the component asked for in its stream header. */
+  private domain = '';
+  /** The domains it is routed as, once the handshake is done. */
+  private routes: string[] = [];
+  private registered = false;
+  private password = '';
+  private readonly streamId = randomBytes(8).toString('hex');
+  private readonly peer: string;
+  private negotiationTimer: NodeJS.Timeout | undefined;
+  private shaper: Shaper | undefined;
+  private backlog = 0;
+  private closing = false;
+  private corked = false;
+  /** Stanzas the component sent while its routes were being registered. */
+  private readonly early: XmlElement[] = [];
+
+  constructor(
+    socket: Socket,
+    private readonly ctx: ServiceContext,
+  ) {
+    this.socket = socket;
+    this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.parser = new XmlStream(
+      {
+        xmlstreamstart: (name, attrs) => this.streamStart(name, attrs),
+        xmlstreamelement: (stanza) => this.element(stanza),
+        xmlstreamend: () => this.close('the component closed its stream'),
+        xmlstreamerror: (error) => this.parseError(error),
+      },
+      { maxStanzaSize: ctx.listener.max_stanza_size },
+    );
+    ctx.connections.add(this);
+    socket.setNoDelay(true);
+    socket.on('data', (data: Buffer) => this.data(data));
+    socket.on('drain', () => {
+      this.backlog = 0;
+    });
+    socket.on('error', (e) => ctx.log.debug(`service ${this.who()}: socket error: ${e.message}`));
+    socket.on('close', () => this.closed());
+    this.negotiationTimer = setTimeout(() => {
+      if (this.state !== 'established') this.streamError('connection-timeout', 'Negotiation took too long');
+    }, ctx.listener.negotiation_timeout * 1000);
+    this.negotiationTimer.unref();
+  }
+
+  /** How the packet trace names this route. */
+  get name(): string {
+    return `component ${this.domain}`;
+  }
+
+  /** The domains routed to this component (empty before the handshake). */
+  get domains(): readonly string[] {
+    return this.registered ? this.routes : [];
+  }
+
+  private who(): string {
+    return this.domain === '' ? this.peer : `${this.domain} (${this.peer})`;
+  }
+
+  private data(data: Buffer): void {
+    if (this.state === 'closed') return;
+    this.parser.write(data);
+    if (this.shaper !== undefined) {
+      const pause = this.shaper.update(data.length);
+      if (pause > 0 && !this.socket.isPaused()) {
+        this.socket.pause();
+        setTimeout(() => {
+          if (this.state !== 'closed') this.socket.resume();
+        }, pause).unref();
+      }
+    }
+  }
+
+  // ---- output ------------------------------------------------------------------------------------
+
+  private send(data: string): void {
+    if (this.state === 'closed' || this.socket.destroyed) return;
+    if (!this.corked) {
+      this.corked = true;
+      const socket = this.socket;
+      socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        socket.uncork();
+      });
+    }
+    if (this.socket.write(data)) return;
+    this.backlog++;
+    if (this.backlog > this.ctx.listener.max_fsm_queue) {
+      this.backlog = 0;
+      this.streamError('policy-violation', 'Too many stanzas queued for a component that does not read');
+    }
+  }
+
+  private sendElement(packet: XmlElement): void {
+    this.send(element_to_string(packet));
+  }
+
+  private sendHeader(): void {
+    this.send(
+      `<?xml version='1.0'?><stream:stream xmlns:stream='${NS_STREAM}' xmlns='${NS_COMPONENT}' id='${this.streamId}'` +
+        `${this.domain === '' ? '' : ` from='${crypt(this.domain)}'`}>`,
+    );
+  }
+
+  /** Ends the stream with a stream error (header first if none was sent), then closes. */
+  streamError(condition: StreamErrorCondition, reason: string): void {
+    if (this.state === 'closed' || this.closing) return;
+    const level = condition === 'system-shutdown' ? 'info' : 'warning';
+    this.ctx.log[level](`service ${this.who()}: stream error ${condition}: ${reason}`);
+    if (this.state === 'wait_for_stream') this.sendHeader();
+    this.sendElement(
+      el(
+        'stream:error',
+        [],
+        [
+          el(condition, [['xmlns', NS_STREAM_ERRORS]]),
+          [
+            'xmlelement',
+            'text',
+            [
+              ['xmlns', NS_STREAM_ERRORS],
+              ['xml:lang', 'en'],
+            ],
+            [['xmlcdata', reason]],
+          ],
+        ],
+      ),
+    );
+    this.close(`stream error ${condition}`);
+  }
+
+  /** Sends `</stream:stream>` and closes; the routes go at once. */
+  close(why: string): void {
+    if (this.state === 'closed' || this.closing) return;
+    this.closing = true;
+    this.ctx.log.debug(`service ${this.who()}: closing: ${why}`);
+    this.unregister();
+    this.send('</stream:stream>');
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 5000).unref();
+  }
+
+  private closed(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    if (this.negotiationTimer !== undefined) clearTimeout(this.negotiationTimer);
+    this.unregister();
+    this.early.length = 0;
+    this.ctx.connections.delete(this);
+    this.ctx.log.debug(`service ${this.who()}: connection closed`);
+  }
+
+  /** ejabberd_service:terminate: the component's routes go (once). */
+  private unregister(): void {
+    if (!this.registered) return;
+    this.registered = false;
+    const router = this.ctx.node.ejabberd_router;
+    for (const domain of this.routes) {
+      router
+        .unregister_route(domain)
+        .catch((e) =>
+          this.ctx.log.error(`service ${this.who()}: unregistering ${domain} failed: ${String(e)}`),
+        );
+    }
+    this.ctx.log.info(`service ${this.who()}: component disconnected; ${this.routes.join(', ')} unrouted`);
+  }
+
+  // ---- RouteProcess: packets for the component's domains ------------------------------------------
+
+  route(from: Jid, to: Jid, packet: XmlElement): void {
+    const router = this.ctx.node.ejabberd_router;
+    if (this.state !== 'established' || this.closing) {
+      router.route_error(
+        from,
+        to,
+        packet,
+        stanza_error('service-unavailable', `${to.lserver} is disconnecting`),
+      );
+      return;
+    }
+    // ejabberd_service handle_info({route, ...}): the listener's access rule, on the sender.
+    if (!accessAllows(this.ctx.config, this.ctx.listener.access, from.luser, from.lserver)) {
+      router.route_error(from, to, packet, stanza_error('not-allowed', 'Access denied by service policy'));
+      return;
+    }
+    const attrs: XmlAttr[] = [
+      ['from', from.toString()],
+      ['to', to.toString()],
+    ];
+    for (const attr of packet[2]) {
+      if (attr[0] === 'from' || attr[0] === 'to') continue;
+      if (attr[0] === 'xmlns' && STREAM_CONTENT_NAMESPACES.includes(attr[1])) continue;
+      attrs.push(attr);
+    }
+    this.sendElement(['xmlelement', packet[1], attrs, packet[3]]);
+  }
+
+  // ---- input -----------------------------------------------------------------------------------
+
+  private parseError(error: XmlStreamError): void {
+    this.streamError(error.condition, `${error.reason} (at character ${error.position})`);
+  }
+
+  private streamStart(name: string, attrs: XmlAttr[]): void {
+    if (this.state !== 'wait_for_stream') {
+      this.streamError('invalid-xml', 'A stream header in the middle of a stream');
+      return;
+    }
+    const xmlns = get_attr_s('xmlns', attrs);
+    const rawTo = get_attr_s('to', attrs);
+    const to = rawTo === '' ? 'error' : nameprep(rawTo);
+    if (name !== 'stream:stream' && !name.endsWith(':stream') && name !== 'stream') {
+      this.streamError('invalid-namespace', `The stream root is <${name}>, not <stream>`);
+      return;
+    }
+    if (xmlns !== NS_COMPONENT) {
+      this.streamError(
+        'invalid-namespace',
+        `The stream's default namespace is '${xmlns}', not '${NS_COMPONENT}'`,
+      );
+      return;
+    }
+    if (to === 'error' || to === '') {
+      this.streamError(
+        'host-unknown',
+        rawTo === '' ? 'The stream header has no to' : `${rawTo} is not a domain`,
+      );
+      return;
+    }
+    const { listener, config } = this.ctx;
+    this.domain = to;
+    const configured = Object.keys(listener.hosts);
+    if (config.hosts.includes(to)) {
+      // ejabberd: is_my_host(Domain) -> serr_conflict.
+      this.streamError('conflict', 'Unable to register route on existing local domain');
+      return;
+    }
+    if (Object.hasOwn(listener.hosts, to)) {
+      this.password = listener.hosts[to];
+      this.routes = configured;
+    } else if (configured.length === 0 && listener.password !== undefined) {
+      // No `hosts`: the listener's password admits any domain (ejabberd's `global` entry).
+      this.password = listener.password;
+      this.routes = [to];
+    } else {
+      this.streamError('host-unknown', `${to} is not a component domain configured on this listener`);
+      return;
+    }
+    const taken = this.takenRoute();
+    if (taken !== undefined) {
+      this.streamError('conflict', `${taken} is already connected or served here`);
+      return;
+    }
+    const shaper = shaperFor(config, listener.shaper, '', to);
+    this.shaper = shaper === undefined ? undefined : new Shaper(shaper);
+    this.state = 'wait_for_handshake';
+    this.sendHeader();
+  }
+
+  /** A domain of this component that some other process already routes on this node. */
+  private takenRoute(): string | undefined {
+    const router = this.ctx.node.ejabberd_router;
+    return this.routes.find((d) => this.ctx.config.hosts.includes(d) || router.is_my_route(d));
+  }
+
+  private element(packet: XmlElement): void {
+    if (this.state === 'closed' || this.closing) return;
+    switch (this.state) {
+      case 'wait_for_handshake':
+        this.handshake(packet);
+        return;
+      case 'registering':
+        this.early.push(packet);
+        if (this.early.length > this.ctx.listener.max_fsm_queue)
+          this.streamError('policy-violation', 'Too many stanzas before the handshake completed');
+        return;
+      case 'established':
+        this.stanza(packet);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private handshake(packet: XmlElement): void {
+    if (packet[1] !== 'handshake') {
+      this.streamError('not-authorized', `<${packet[1]}/> before the handshake`);
+      return;
+    }
+    const expected = createHash('sha1')
+      .update(this.streamId + this.password)
+      .digest('hex');
+    const given = Buffer.from(cdataOf(packet).trim().toLowerCase());
+    if (given.length !== expected.length || !timingSafeEqual(given, Buffer.from(expected))) {
+      this.ctx.log.info(`service ${this.who()}: failed handshake`);
+      this.streamError('not-authorized', 'Invalid handshake');
+      return;
+    }
+    const taken = this.takenRoute();
+    if (taken !== undefined) {
+      this.streamError('conflict', `${taken} is already connected or served here`);
+      return;
+    }
+    this.state = 'registering';
+    this.register().catch((e) => {
+      this.ctx.log.error(`service ${this.who()}: registering routes failed: ${String(e)}`);
+      this.streamError('internal-server-error', 'The routes could not be registered');
+    });
+  }
+
+  /** ejabberd_service:handle_auth_success: every route, then `<handshake/>`. */
+  private async register(): Promise<void> {
+    const router = this.ctx.node.ejabberd_router;
+    const done: string[] = [];
+    try {
+      for (const domain of this.routes) {
+        await router.register_route(domain, this);
+        done.push(domain);
+        if ((this.state as State) === 'closed' || this.closing) break;
+      }
+    } catch (e) {
+      for (const d of done) await router.unregister_route(d).catch(() => {});
+      if (router.is_my_route(this.routes[done.length] ?? '')) {
+        // Another connection took it between the check and now.
+        this.streamError('conflict', `${this.routes[done.length]} is already connected`);
+        return;
+      }
+      throw e;
+    }
+    this.registered = true;
+    if ((this.state as State) === 'closed' || this.closing) {
+      this.unregister();
+      return;
+    }
+    this.state = 'established';
+    if (this.negotiationTimer !== undefined) clearTimeout(this.negotiationTimer);
+    this.ctx.log.info(
+      `service ${this.who()}: component authenticated; routing ${this.routes.join(', ')} to it`,
+    );
+    this.sendElement(el('handshake'));
+    for (const p of this.early.splice(0)) this.stanza(p);
+  }
+
+  /** ejabberd_service:handle_authenticated_packet. */
+  private stanza(packet: XmlElement): void {
+    if (this.state !== 'established' || this.closing) return;
+    const name = packet[1];
+    if (name !== 'message' && name !== 'presence' && name !== 'iq') {
+      this.streamError('unsupported-stanza-type', `<${name}/> is not a stanza`);
+      return;
+    }
+    const fromAttr = get_attr_s('from', packet[2]);
+    const toAttr = get_attr_s('to', packet[2]);
+    const from = fromAttr === '' ? undefined : parseJid(fromAttr);
+    if (from === undefined) {
+      this.bounce(packet, fromAttr === '' ? "Missing 'from' attribute" : `${fromAttr} is not a valid JID`);
+      return;
+    }
+    if (this.ctx.listener.check_from && !this.routes.includes(from.lserver)) {
+      this.streamError('invalid-from', `Improper domain part of 'from' attribute: ${fromAttr}`);
+      return;
+    }
+    const to = toAttr === '' ? undefined : parseJid(toAttr);
+    if (to === undefined) {
+      this.bounce(packet, toAttr === '' ? "Missing 'to' attribute" : `${toAttr} is not a valid JID`);
+      return;
+    }
+    const attrs = packet[2].filter((a) => !(a[0] === 'xmlns' && a[1] === NS_COMPONENT));
+    this.ctx.node.route(from, to, ['xmlelement', name, attrs, packet[3]]);
+  }
+
+  /** A jid-malformed error back to the component (never for an error or a result). */
+  private bounce(packet: XmlElement, text: string): void {
+    const type = get_attr_s('type', packet[2]);
+    if (type === 'error' || type === 'result') return;
+    this.sendElement(make_error_reply(packet, stanza_error('jid-malformed', text)));
+  }
+}
