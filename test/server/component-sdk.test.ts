@@ -1,6 +1,6 @@
 import { Component } from '@tsjabberd/component';
 import { mod_cputime } from '@tsjabberd/mod_cputime';
-import { MemoryLogger } from '@tsjabberd/router';
+import { type IqDiscipline, MemoryLogger } from '@tsjabberd/router';
 import { get_attr_s, get_subtag, type XmlElement } from '@tsjabberd/xml-stanza';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mod_echo } from '../../examples/mod_echo/mod_echo.js';
@@ -90,5 +90,36 @@ describe('@tsjabberd/component against tsjabberd', () => {
     const bounced = await ask('c2');
     expect(get_attr_s('type', bounced[2])).toBe('error');
     expect(((get_subtag(bounced, 'error') as XmlElement)[3][0] as XmlElement)[1]).toBe('service-unavailable');
+  });
+
+  it('an IQ to the component is handled under each gen_iq_handler discipline', async () => {
+    const { t, componentPort } = await server();
+    const alice = await RawClient.connect(t.port);
+    open.push({ stop: () => alice.close() });
+    await alice.login('alice', 'wonderland', 'phone');
+    const disciplines: IqDiscipline[] = ['no_queue', 'one_queue', 'parallel', ['queues', 3]];
+    for (const [i, iqdisc] of disciplines.entries()) {
+      const cpu = await component(componentPort, 'cputime.localhost', 'cpu-secret');
+      await cpu.start_module(mod_cputime, { iqdisc });
+      await cpu.start();
+      const ids = [0, 1, 2].map((n) => `d${i}-${n}`);
+      for (const id of ids)
+        alice.write(
+          `<iq to='cputime.localhost' id='${id}' type='get'><query xmlns='ejabberd:cputime'/></iq>`,
+        );
+      for (const id of ids) {
+        const answer = await alice.until(
+          () => alice.elements.find((e) => e[1] === 'iq' && get_attr_s('id', e[2]) === id),
+          `the answer to ${id} (${JSON.stringify(iqdisc)})`,
+        );
+        expect(get_attr_s('type', answer[2])).toBe('result');
+      }
+      await cpu.stop();
+      await alice.until(
+        () =>
+          !t.server.node.ejabberd_router.dirty_get_all_routes().includes('cputime.localhost') || undefined,
+        'the route to go',
+      );
+    }
   });
 });
