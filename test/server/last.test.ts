@@ -31,9 +31,7 @@ async function rosterItem(user: string, contact: string, subscription: Subscript
 }
 
 beforeAll(async () => {
-  t = await startTestServer((c) => {
-    c.modules = { ...c.modules, mod_vcard: {}, mod_last: {}, mod_private: {} };
-  });
+  t = await startTestServer();
   for (const [user, password] of [
     ['carol', 'singer'],
     ['dave', 'diver'],
@@ -60,18 +58,6 @@ async function login(user: string, password: string, resource: string): Promise<
   await c.login(user, password, resource);
   clients.push(c);
   return c;
-}
-
-let ids = 0;
-/** Sends an IQ (an `id` is added) and returns the reply with that id. */
-async function iq(c: RawClient, attrs: string, payload: string): Promise<XmlElement> {
-  const id = `la${++ids}`;
-  const mark = c.elements.length;
-  c.write(`<iq id='${id}' ${attrs}>${payload}</iq>`);
-  return c.until(
-    () => c.elements.slice(mark).find((e) => e[1] === 'iq' && get_attr_s('id', e[2]) === id),
-    `the answer to IQ ${id}`,
-  );
 }
 
 const LAST = "<query xmlns='jabber:iq:last'/>";
@@ -104,11 +90,11 @@ describe('mod_last', () => {
 
   it("answers the server's uptime, and refuses a set", async () => {
     const bob = await login('bob', 'builder', 'last-uptime');
-    const [seconds, text] = lastOf(await iq(bob, "type='get' to='localhost'", LAST));
+    const [seconds, text] = lastOf(await bob.iq("type='get' to='localhost'", LAST));
     expect(seconds).toBeGreaterThanOrEqual(0);
     expect(seconds).toBeLessThan(600);
     expect(text).toBe('');
-    expect(error_condition(await iq(bob, "type='set' to='localhost'", LAST))).toBe('not-allowed');
+    expect(error_condition(await bob.iq("type='set' to='localhost'", LAST))).toBe('not-allowed');
   });
 
   it('answers 0 seconds for a user with an available resource, to a subscriber and to the user', async () => {
@@ -116,10 +102,10 @@ describe('mod_last', () => {
     alice.write('<presence/>');
     await waitFor(() => available('alice'), 'alice to be available');
     const bob = await login('bob', 'builder', 'last-ask-online');
-    const reply = await iq(bob, "type='get' to='alice@localhost'", LAST);
+    const reply = await bob.iq("type='get' to='alice@localhost'", LAST);
     expect(get_attr_s('from', reply[2])).toBe('alice@localhost');
     expect(lastOf(reply)).toEqual([0, '']);
-    expect(lastOf(await iq(alice, "type='get'", LAST))).toEqual([0, '']);
+    expect(lastOf(await alice.iq("type='get'", LAST))).toEqual([0, '']);
   });
 
   it('answers the seconds since an offline contact logged out, with its status text', async () => {
@@ -131,7 +117,7 @@ describe('mod_last', () => {
       'the logout to be recorded',
     );
     const bob = await login('bob', 'builder', 'last-ask-offline');
-    const [seconds, status] = lastOf(await iq(bob, "type='get' to='alice@localhost'", LAST));
+    const [seconds, status] = lastOf(await bob.iq("type='get' to='alice@localhost'", LAST));
     expect(seconds).toBeGreaterThanOrEqual(0);
     expect(seconds).toBeLessThan(10);
     expect(status).toBe('Heading Home');
@@ -158,7 +144,7 @@ describe('mod_last', () => {
     const mark = carol.elements.length;
     carol.write("<presence type='probe' to='alice@localhost'/>");
     // A ping after the probe: once it is answered, an answer to the probe would have come before it.
-    const pong = await iq(carol, "type='get' to='localhost'", "<ping xmlns='urn:xmpp:ping'/>");
+    const pong = await carol.iq("type='get' to='localhost'", "<ping xmlns='urn:xmpp:ping'/>");
     expect(get_attr_s('type', pong[2])).toBe('result');
     await new Promise((r) => setTimeout(r, 100));
     expect(carol.elements.slice(mark).filter((e) => e[1] === 'presence')).toEqual([]);
@@ -170,7 +156,7 @@ describe('mod_last', () => {
       ['erin', 'engineer'],
     ]) {
       const c = await login(user, password, 'last-forbidden');
-      const reply = await iq(c, "type='get' to='alice@localhost'", LAST);
+      const reply = await c.iq("type='get' to='alice@localhost'", LAST);
       expect(get_attr_s('type', reply[2])).toBe('error');
       expect(error_condition(reply), user).toBe('forbidden');
     }
@@ -183,7 +169,7 @@ describe('mod_last', () => {
 
   it('is item-not-found for a user who never logged out', async () => {
     const bob = await login('bob', 'builder', 'last-never');
-    const reply = await iq(bob, "type='get' to='dave@localhost'", LAST);
+    const reply = await bob.iq("type='get' to='dave@localhost'", LAST);
     expect(get_attr_s('type', reply[2])).toBe('error');
     expect(error_condition(reply)).toBe('item-not-found');
   });
@@ -200,7 +186,7 @@ describe('mod_last', () => {
       () => t.log.lines.some((l) => l.includes('recorded the logout of frank@localhost/last-drop')),
       'the dropped connection to be recorded',
     );
-    const [seconds] = lastOf(await iq(second, "type='get'", LAST));
+    const [seconds] = lastOf(await second.iq("type='get'", LAST));
     expect(seconds).toBeGreaterThanOrEqual(0);
     expect(seconds).toBeLessThan(10);
   });

@@ -6,9 +6,7 @@ import { RawClient } from './raw-client.js';
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer((c) => {
-    c.modules = { ...c.modules, mod_vcard: {}, mod_last: {}, mod_private: {} };
-  });
+  t = await startTestServer();
 });
 afterAll(() => t.stop());
 
@@ -22,18 +20,6 @@ async function login(user: string, password: string, resource: string): Promise<
   await c.login(user, password, resource);
   clients.push(c);
   return c;
-}
-
-let ids = 0;
-/** Sends an IQ (an `id` is added) and returns the reply with that id. */
-async function iq(c: RawClient, attrs: string, payload: string): Promise<XmlElement> {
-  const id = `pr${++ids}`;
-  const mark = c.elements.length;
-  c.write(`<iq id='${id}' ${attrs}>${payload}</iq>`);
-  return c.until(
-    () => c.elements.slice(mark).find((e) => e[1] === 'iq' && get_attr_s('id', e[2]) === id),
-    `the answer to IQ ${id}`,
-  );
 }
 
 const q = (inner: string) => `<query xmlns='jabber:iq:private'>${inner}</query>`;
@@ -54,39 +40,37 @@ const BOOKMARKS =
 describe('mod_private', () => {
   it('stores an element and gives it back, in a later session too', async () => {
     const alice = await login('alice', 'wonderland', 'private-1');
-    const set = await iq(alice, "type='set'", q(EXODUS));
+    const set = await alice.iq("type='set'", q(EXODUS));
     expect(get_attr_s('type', set[2])).toBe('result');
     expect(set[3]).toEqual([]);
     alice.close();
 
     const again = await login('alice', 'wonderland', 'private-2');
-    expect(stored(await iq(again, "type='get'", q("<exodus xmlns='exodus:prefs'/>")))).toEqual([EXODUS]);
+    expect(stored(await again.iq("type='get'", q("<exodus xmlns='exodus:prefs'/>")))).toEqual([EXODUS]);
     // Addressed to the own bare JID, as XEP-0049's examples may be.
     expect(
-      stored(await iq(again, "type='get' to='alice@localhost'", q("<exodus xmlns='exodus:prefs'/>"))),
+      stored(await again.iq("type='get' to='alice@localhost'", q("<exodus xmlns='exodus:prefs'/>"))),
     ).toEqual([EXODUS]);
   });
 
   it('keeps two namespaces apart, stored in one set, and replaces one without touching the other', async () => {
     const alice = await login('alice', 'wonderland', 'private-two');
-    const set = await iq(
-      alice,
+    const set = await alice.iq(
       "type='set'",
       q(`${BOOKMARKS}<prefs xmlns='urn:example:prefs' theme='dark'/>`),
     );
     expect(get_attr_s('type', set[2])).toBe('result');
-    expect(stored(await iq(alice, "type='get'", q("<storage xmlns='storage:bookmarks'/>")))).toEqual([
+    expect(stored(await alice.iq("type='get'", q("<storage xmlns='storage:bookmarks'/>")))).toEqual([
       BOOKMARKS,
     ]);
-    expect(stored(await iq(alice, "type='get'", q("<prefs xmlns='urn:example:prefs'/>")))).toEqual([
+    expect(stored(await alice.iq("type='get'", q("<prefs xmlns='urn:example:prefs'/>")))).toEqual([
       "<prefs xmlns='urn:example:prefs' theme='dark'/>",
     ]);
 
-    await iq(alice, "type='set'", q("<prefs xmlns='urn:example:prefs' theme='light'/>"));
+    await alice.iq("type='set'", q("<prefs xmlns='urn:example:prefs' theme='light'/>"));
     expect(
       stored(
-        await iq(
-          alice,
+        await alice.iq(
           "type='get'",
           q("<storage xmlns='storage:bookmarks'/><prefs xmlns='urn:example:prefs'/>"),
         ),
@@ -96,31 +80,29 @@ describe('mod_private', () => {
 
   it('answers the element as asked when nothing is stored in its namespace', async () => {
     const bob = await login('bob', 'builder', 'private-empty');
-    expect(stored(await iq(bob, "type='get'", q("<storage xmlns='storage:rosternotes'/>")))).toEqual([
+    expect(stored(await bob.iq("type='get'", q("<storage xmlns='storage:rosternotes'/>")))).toEqual([
       "<storage xmlns='storage:rosternotes'/>",
     ]);
   });
 
   it('keeps a prefix declared on the query with the element it names', async () => {
     const bob = await login('bob', 'builder', 'private-prefix');
-    const set = await iq(
-      bob,
+    const set = await bob.iq(
       "type='set'",
       "<query xmlns='jabber:iq:private' xmlns:g='urn:example:game'><g:score level='3'>42</g:score></query>",
     );
     expect(get_attr_s('type', set[2])).toBe('result');
-    expect(stored(await iq(bob, "type='get'", q("<score xmlns='urn:example:game'/>")))).toEqual([
+    expect(stored(await bob.iq("type='get'", q("<score xmlns='urn:example:game'/>")))).toEqual([
       "<g:score level='3' xmlns:g='urn:example:game'>42</g:score>",
     ]);
   });
 
   it("forbids another user's storage, for get and for set", async () => {
     const bob = await login('bob', 'builder', 'private-snoop');
-    const get = await iq(bob, "type='get' to='alice@localhost'", q("<exodus xmlns='exodus:prefs'/>"));
+    const get = await bob.iq("type='get' to='alice@localhost'", q("<exodus xmlns='exodus:prefs'/>"));
     expect(get_attr_s('type', get[2])).toBe('error');
     expect(error_condition(get)).toBe('forbidden');
-    const set = await iq(
-      bob,
+    const set = await bob.iq(
       "type='set' to='alice@localhost'",
       q("<exodus xmlns='exodus:prefs'><defaultnick>Macbeth</defaultnick></exodus>"),
     );
@@ -132,7 +114,7 @@ describe('mod_private', () => {
     ).toBe(true);
 
     const alice = await login('alice', 'wonderland', 'private-check');
-    expect(stored(await iq(alice, "type='get'", q("<exodus xmlns='exodus:prefs'/>")))).toEqual([EXODUS]);
+    expect(stored(await alice.iq("type='get'", q("<exodus xmlns='exodus:prefs'/>")))).toEqual([EXODUS]);
   });
 
   it('refuses jabber: namespaces and elements without a namespace of their own (not-acceptable)', async () => {
@@ -144,11 +126,11 @@ describe('mod_private', () => {
       // One bad element refuses the whole set: the good one is not stored either.
       ['set', "<good xmlns='urn:example:good'>kept?</good><x xmlns='jabber:x:data'/>"],
     ]) {
-      const reply = await iq(alice, `type='${type}'`, q(inner));
+      const reply = await alice.iq(`type='${type}'`, q(inner));
       expect(get_attr_s('type', reply[2]), inner).toBe('error');
       expect(error_condition(reply), inner).toBe('not-acceptable');
     }
-    expect(stored(await iq(alice, "type='get'", q("<good xmlns='urn:example:good'/>")))).toEqual([
+    expect(stored(await alice.iq("type='get'", q("<good xmlns='urn:example:good'/>")))).toEqual([
       "<good xmlns='urn:example:good'/>",
     ]);
     expect(t.log.lines.some((l) => l.includes('is in the reserved namespace jabber:iq:roster'))).toBe(true);
@@ -156,7 +138,7 @@ describe('mod_private', () => {
 
   it('answers an empty query: get bad-request ("Bad Format"), set not-acceptable', async () => {
     const alice = await login('alice', 'wonderland', 'private-nothing');
-    expect(error_condition(await iq(alice, "type='get'", q('')))).toBe('bad-request');
-    expect(error_condition(await iq(alice, "type='set'", q('')))).toBe('not-acceptable');
+    expect(error_condition(await alice.iq("type='get'", q('')))).toBe('bad-request');
+    expect(error_condition(await alice.iq("type='set'", q('')))).toBe('not-acceptable');
   });
 });

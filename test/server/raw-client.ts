@@ -88,6 +88,19 @@ export class RawClient {
     return this.until(() => this.elements.slice(from).find((e) => e[1] === name), `<${name}/>`);
   }
 
+  private iqs = 0;
+
+  /** Sends an IQ (an `id` is added to `attrs`) and returns the reply with that id. */
+  async iq(attrs: string, payload: string): Promise<XmlElement> {
+    const id = `iq${++this.iqs}`;
+    const mark = this.elements.length;
+    this.write(`<iq id='${id}' ${attrs}>${payload}</iq>`);
+    return this.until(
+      () => this.elements.slice(mark).find((e) => e[1] === 'iq' && get_attr_s('id', e[2]) === id),
+      `the answer to IQ ${id}`,
+    );
+  }
+
   write(data: string): void {
     this.socket.write(data);
   }

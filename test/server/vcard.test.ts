@@ -13,9 +13,7 @@ import { RawClient } from './raw-client.js';
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer((c) => {
-    c.modules = { ...c.modules, mod_vcard: {}, mod_last: {}, mod_private: {} };
-  });
+  t = await startTestServer();
 });
 afterAll(() => t.stop());
 
@@ -29,18 +27,6 @@ async function login(user: string, password: string, resource: string): Promise<
   await c.login(user, password, resource);
   clients.push(c);
   return c;
-}
-
-let ids = 0;
-/** Sends an IQ (an `id` is added) and returns the reply with that id. */
-async function iq(c: RawClient, attrs: string, payload: string): Promise<XmlElement> {
-  const id = `vc${++ids}`;
-  const mark = c.elements.length;
-  c.write(`<iq id='${id}' ${attrs}>${payload}</iq>`);
-  return c.until(
-    () => c.elements.slice(mark).find((e) => e[1] === 'iq' && get_attr_s('id', e[2]) === id),
-    `the answer to IQ ${id}`,
-  );
 }
 
 function vcardOf(reply: XmlElement): XmlElement {
@@ -58,17 +44,17 @@ const ALICE_VCARD =
 describe('mod_vcard: a user vCard', () => {
   it('is stored by its owner and read back by the owner and by another user', async () => {
     const alice = await login('alice', 'wonderland', 'vcard-set');
-    const set = await iq(alice, "type='set'", ALICE_VCARD);
+    const set = await alice.iq("type='set'", ALICE_VCARD);
     expect(get_attr_s('type', set[2])).toBe('result');
 
     // Without `to`: the client's own bare JID.
-    const own = vcardOf(await iq(alice, "type='get'", "<vCard xmlns='vcard-temp'/>"));
+    const own = vcardOf(await alice.iq("type='get'", "<vCard xmlns='vcard-temp'/>"));
     expect(get_path_s(own, [['elem', 'FN'], 'cdata'])).toBe('Alice Liddell');
     expect(get_path_s(own, [['elem', 'NICKNAME'], 'cdata'])).toBe('al & co <3 ☂');
     expect(get_path_s(own, [['elem', 'PHOTO'], ['elem', 'BINVAL'], 'cdata'])).toBe('iVBORw0KGgo=');
 
     const bob = await login('bob', 'builder', 'vcard-get');
-    const reply = await iq(bob, "type='get' to='alice@localhost'", "<vCard xmlns='vcard-temp'/>");
+    const reply = await bob.iq("type='get' to='alice@localhost'", "<vCard xmlns='vcard-temp'/>");
     expect(get_attr_s('from', reply[2])).toBe('alice@localhost');
     const seen = vcardOf(reply);
     expect(get_path_s(seen, [['elem', 'FN'], 'cdata'])).toBe('Alice Liddell');
@@ -77,27 +63,25 @@ describe('mod_vcard: a user vCard', () => {
 
   it('is replaced by a later set, also when addressed to the own bare JID', async () => {
     const alice = await login('alice', 'wonderland', 'vcard-replace');
-    const set = await iq(
-      alice,
+    const set = await alice.iq(
       "type='set' to='alice@localhost'",
       "<vCard xmlns='vcard-temp'><FN>Alice Liddell</FN><NICKNAME>alice</NICKNAME></vCard>",
     );
     expect(get_attr_s('type', set[2])).toBe('result');
-    const own = vcardOf(await iq(alice, "type='get'", "<vCard xmlns='vcard-temp'/>"));
+    const own = vcardOf(await alice.iq("type='get'", "<vCard xmlns='vcard-temp'/>"));
     expect(get_path_s(own, [['elem', 'NICKNAME'], 'cdata'])).toBe('alice');
     expect(get_subtag(own, 'PHOTO')).toBe(false);
   });
 
   it('cannot be set by another user (forbidden), and stays as it was', async () => {
     const bob = await login('bob', 'builder', 'vcard-forge');
-    const reply = await iq(
-      bob,
+    const reply = await bob.iq(
       "type='set' to='alice@localhost'",
       "<vCard xmlns='vcard-temp'><FN>Bob in disguise</FN></vCard>",
     );
     expect(get_attr_s('type', reply[2])).toBe('error');
     expect(error_condition(reply)).toBe('forbidden');
-    const after = vcardOf(await iq(bob, "type='get' to='alice@localhost'", "<vCard xmlns='vcard-temp'/>"));
+    const after = vcardOf(await bob.iq("type='get' to='alice@localhost'", "<vCard xmlns='vcard-temp'/>"));
     expect(get_path_s(after, [['elem', 'FN'], 'cdata'])).toBe('Alice Liddell');
     expect(t.log.lines.some((l) => l.includes('bob@localhost/vcard-forge may not set the vCard'))).toBe(true);
   });
@@ -105,19 +89,19 @@ describe('mod_vcard: a user vCard', () => {
   it('is an empty <vCard/> for a user who never set one', async () => {
     await t.server.auth.try_register('dora', 'localhost', 'explorer');
     const alice = await login('alice', 'wonderland', 'vcard-empty');
-    const vcard = vcardOf(await iq(alice, "type='get' to='dora@localhost'", "<vCard xmlns='vcard-temp'/>"));
+    const vcard = vcardOf(await alice.iq("type='get' to='dora@localhost'", "<vCard xmlns='vcard-temp'/>"));
     expect(vcard[3]).toEqual([]);
   });
 
   it('is service-unavailable for an account that does not exist', async () => {
     const alice = await login('alice', 'wonderland', 'vcard-nobody');
-    const reply = await iq(alice, "type='get' to='nobody@localhost'", "<vCard xmlns='vcard-temp'/>");
+    const reply = await alice.iq("type='get' to='nobody@localhost'", "<vCard xmlns='vcard-temp'/>");
     expect(error_condition(reply)).toBe('service-unavailable');
   });
 
   it('must be a <vCard/> element', async () => {
     const alice = await login('alice', 'wonderland', 'vcard-bad');
-    const reply = await iq(alice, "type='set'", "<card xmlns='vcard-temp'><FN>x</FN></card>");
+    const reply = await alice.iq("type='set'", "<card xmlns='vcard-temp'><FN>x</FN></card>");
     expect(error_condition(reply)).toBe('bad-request');
   });
 });
@@ -125,16 +109,15 @@ describe('mod_vcard: a user vCard', () => {
 describe("mod_vcard: the server's vCard", () => {
   it('names tsjabberd, cannot be set, and disco#info shows vcard-temp', async () => {
     const bob = await login('bob', 'builder', 'vcard-server');
-    const vcard = vcardOf(await iq(bob, "type='get' to='localhost'", "<vCard xmlns='vcard-temp'/>"));
+    const vcard = vcardOf(await bob.iq("type='get' to='localhost'", "<vCard xmlns='vcard-temp'/>"));
     expect(get_path_s(vcard, [['elem', 'FN'], 'cdata'])).toBe('tsjabberd');
     expect(get_path_s(vcard, [['elem', 'URL'], 'cdata'])).toMatch(/^https:\/\//);
     expect(get_path_s(vcard, [['elem', 'DESC'], 'cdata'])).toContain('XMPP server');
 
-    const set = await iq(bob, "type='set' to='localhost'", "<vCard xmlns='vcard-temp'><FN>mine</FN></vCard>");
+    const set = await bob.iq("type='set' to='localhost'", "<vCard xmlns='vcard-temp'><FN>mine</FN></vCard>");
     expect(error_condition(set)).toBe('not-allowed');
 
-    const info = await iq(
-      bob,
+    const info = await bob.iq(
       "type='get' to='localhost'",
       "<query xmlns='http://jabber.org/protocol/disco#info'/>",
     );
@@ -160,7 +143,7 @@ describe("mod_vcard: the server's vCard", () => {
     try {
       const c = await RawClient.connect(other.port);
       await c.login('alice', 'wonderland', 'vcard-option');
-      const vcard = vcardOf(await iq(c, "type='get' to='localhost'", "<vCard xmlns='vcard-temp'/>"));
+      const vcard = vcardOf(await c.iq("type='get' to='localhost'", "<vCard xmlns='vcard-temp'/>"));
       expect(element_to_string(vcard)).toBe(
         "<vCard xmlns='vcard-temp'><FN>Example Chat</FN><URL>https://chat.example</URL>" +
           '<ADR><WORK/><LOCALITY>Paris</LOCALITY></ADR></vCard>',
