@@ -9,6 +9,7 @@ import { XmlStream, type XmlStreamError } from '@tsjabberd/xml-stream';
 import { type SaslCredentials, type SaslServer, saslMechanisms, startSasl } from '../auth/sasl.js';
 import { accessAllows, shaperFor } from '../config/acl.js';
 import type { ListenerConfig, ServerConfig } from '../config/types.js';
+import { StreamWriter, shapeRead } from '../net/socket_io.js';
 import { C2sPresence } from './presence.js';
 import { Shaper } from './shaper.js';
 
@@ -111,11 +112,9 @@ export class C2sConnection implements SessionProcess {
   private readonly peer: string;
   private negotiationTimer: NodeJS.Timeout | undefined;
   private shaper: Shaper | undefined;
-  /** Stanzas written while the socket's buffer was full (ejabberd's max_fsm_queue counts them). */
-  private backlog = 0;
+  /** Gathers writes per event-loop turn and bounds what waits for a client that does not read. */
+  private readonly writer: StreamWriter;
   private closing = false;
-  /** Writes are being gathered until the end of this turn of the event loop. */
-  private corked = false;
   /** RFC 6120 10.1: stanzas from the client wait here while an earlier one waits on a hook. */
   private readonly inbox: XmlElement[] = [];
   private inboxBusy = false;
@@ -133,6 +132,9 @@ export class C2sConnection implements SessionProcess {
   ) {
     this.socket = socket;
     this.tls = directTls;
+    this.writer = new StreamWriter(ctx.listener.max_fsm_queue, () =>
+      this.streamError('policy-violation', 'Too many stanzas queued for a client that does not read'),
+    );
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.parser = new XmlStream(
       {
@@ -161,9 +163,7 @@ export class C2sConnection implements SessionProcess {
 
   private attach(socket: Socket): void {
     socket.on('data', (data: Buffer) => this.data(data));
-    socket.on('drain', () => {
-      this.backlog = 0;
-    });
+    socket.on('drain', () => this.writer.drained());
     socket.on('error', (e) => this.ctx.log.debug(`c2s ${this.who()}: socket error: ${e.message}`));
     socket.on('close', () => this.closed());
   }
@@ -172,15 +172,7 @@ export class C2sConnection implements SessionProcess {
     if (this.state === 'closed') return;
     this.lastActivity = Date.now();
     this.parser.write(data);
-    if (this.shaper !== undefined) {
-      const pause = this.shaper.update(data.length);
-      if (pause > 0 && !this.socket.isPaused()) {
-        this.socket.pause();
-        setTimeout(() => {
-          if (this.state !== 'closed') this.socket.resume();
-        }, pause).unref();
-      }
-    }
+    shapeRead(this.socket, this.shaper, data.length, () => this.state !== 'closed');
   }
 
   private who(): string {
@@ -191,25 +183,7 @@ export class C2sConnection implements SessionProcess {
 
   private send(data: string): void {
     if (this.state === 'closed' || this.socket.destroyed) return;
-    if (!this.corked) {
-      // With TCP_NODELAY every write is a packet: gather what this turn of the event loop sends to the
-      // client (a burst of routed messages) into one write, sent once the current work is done.
-      this.corked = true;
-      const socket = this.socket;
-      socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        socket.uncork();
-      });
-    }
-    const flushed = this.socket.write(data);
-    if (flushed) return;
-    // The client is not reading: bound what we hold for it (ejabberd's max_fsm_queue).
-    this.backlog++;
-    if (this.backlog > this.ctx.listener.max_fsm_queue) {
-      this.backlog = 0;
-      this.streamError('policy-violation', 'Too many stanzas queued for a client that does not read');
-    }
+    this.writer.write(this.socket, data);
   }
 
   private sendElement(packet: XmlElement): void {

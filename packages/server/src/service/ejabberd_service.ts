@@ -9,6 +9,7 @@ import { NS_STREAM, NS_STREAM_ERRORS, type StreamErrorCondition } from '../c2s/e
 import { Shaper } from '../c2s/shaper.js';
 import { accessAllows, shaperFor } from '../config/acl.js';
 import type { ServerConfig, ServiceListenerConfig } from '../config/types.js';
+import { StreamWriter, shapeRead } from '../net/socket_io.js';
 
 /** XEP-0114: the namespace of a component's stream to the server. */
 export const NS_COMPONENT = 'jabber:component:accept';
@@ -70,9 +71,9 @@ export class ServiceConnection implements RouteProcess {
   private readonly peer: string;
   private negotiationTimer: NodeJS.Timeout | undefined;
   private shaper: Shaper | undefined;
-  private backlog = 0;
+  /** Gathers writes per event-loop turn and bounds what waits for a component that does not read. */
+  private readonly writer: StreamWriter;
   private closing = false;
-  private corked = false;
   /** Stanzas the component sent while its routes were being registered. */
   private readonly early: XmlElement[] = [];
 
@@ -82,6 +83,9 @@ export class ServiceConnection implements RouteProcess {
   ) {
     this.socket = socket;
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.writer = new StreamWriter(ctx.listener.max_fsm_queue, () =>
+      this.streamError('policy-violation', 'Too many stanzas queued for a component that does not read'),
+    );
     this.parser = new XmlStream(
       {
         xmlstreamstart: (name, attrs) => this.streamStart(name, attrs),
@@ -94,9 +98,7 @@ export class ServiceConnection implements RouteProcess {
     ctx.connections.add(this);
     socket.setNoDelay(true);
     socket.on('data', (data: Buffer) => this.data(data));
-    socket.on('drain', () => {
-      this.backlog = 0;
-    });
+    socket.on('drain', () => this.writer.drained());
     socket.on('error', (e) => ctx.log.debug(`service ${this.who()}: socket error: ${e.message}`));
     socket.on('close', () => this.closed());
     this.negotiationTimer = setTimeout(() => {
@@ -122,36 +124,14 @@ export class ServiceConnection implements RouteProcess {
   private data(data: Buffer): void {
     if (this.state === 'closed') return;
     this.parser.write(data);
-    if (this.shaper !== undefined) {
-      const pause = this.shaper.update(data.length);
-      if (pause > 0 && !this.socket.isPaused()) {
-        this.socket.pause();
-        setTimeout(() => {
-          if (this.state !== 'closed') this.socket.resume();
-        }, pause).unref();
-      }
-    }
+    shapeRead(this.socket, this.shaper, data.length, () => this.state !== 'closed');
   }
 
   // ---- output ------------------------------------------------------------------------------------
 
   private send(data: string): void {
     if (this.state === 'closed' || this.socket.destroyed) return;
-    if (!this.corked) {
-      this.corked = true;
-      const socket = this.socket;
-      socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        socket.uncork();
-      });
-    }
-    if (this.socket.write(data)) return;
-    this.backlog++;
-    if (this.backlog > this.ctx.listener.max_fsm_queue) {
-      this.backlog = 0;
-      this.streamError('policy-violation', 'Too many stanzas queued for a component that does not read');
-    }
+    this.writer.write(this.socket, data);
   }
 
   private sendElement(packet: XmlElement): void {
