@@ -6,7 +6,7 @@
  *   tsjabberd unregister USER HOST [--config FILE]
  *   tsjabberd status [--config FILE]
  */
-import { EjabberdAuth } from './auth/ejabberd_auth.js';
+import { authFor } from './auth/ejabberd_auth.js';
 import { loadConfig } from './config/load.js';
 import type { ServerConfig } from './config/types.js';
 import { call, controlPath, startControl } from './control.js';
@@ -84,12 +84,13 @@ async function offlineOrOnline(config: ServerConfig, command: AccountCommand): P
   if (!config.hosts.includes(command.host.toLowerCase()))
     fail(`${command.host} is not a host of this server (${config.hosts.join(', ')})`);
   const storage = await openStorage('sqlite', config.data_dir);
+  const auth = authFor(config, storage);
   try {
-    const auth = new EjabberdAuth(storage);
     return command.cmd === 'register'
       ? await auth.try_register(command.user, command.host, command.password)
       : String(await auth.remove_user(command.user, command.host));
   } finally {
+    auth.close();
     await storage.close();
   }
 }

@@ -3,7 +3,7 @@ import { createSecureContext, createServer as createTlsServer, type SecureContex
 import { parse } from '@tsjabberd/jid';
 import { mod_cputime } from '@tsjabberd/mod_cputime';
 import { consoleLogger, EjabberdNode, type GenModule, type Logger } from '@tsjabberd/router';
-import { EjabberdAuth } from './auth/ejabberd_auth.js';
+import { authFor, type EjabberdAuth } from './auth/ejabberd_auth.js';
 import { AuthThrottle } from './auth/throttle.js';
 import { C2sConnection, type C2sContext } from './c2s/ejabberd_c2s.js';
 import { ensureCertificate } from './config/certs.js';
@@ -74,7 +74,7 @@ export class TsjabberdServer {
     const { config } = options;
     const log = options.log ?? consoleLogger(config.loglevel);
     const storage = options.storage ?? (await openStorage('sqlite', config.data_dir, log));
-    const auth = new EjabberdAuth(storage, { log });
+    const auth = authFor(config, storage, log);
     const node = new EjabberdNode({ hosts: config.hosts, log });
     await node.start();
     let tls: TlsMaterial | undefined;
@@ -204,6 +204,7 @@ export class TsjabberdServer {
       component.streamError('system-shutdown', 'The server is shutting down');
     await new Promise((resolve) => setTimeout(resolve, 50));
     await this.node.stop();
+    this.auth.close();
     await this.storage.close();
     this.log.info('stopped');
   }

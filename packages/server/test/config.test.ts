@@ -439,7 +439,7 @@ describe('validation errors name the option, line and column', () => {
   });
 
   it('auth_method, auth_password_format, loglevel, modules', () => {
-    expectError('auth_method: ldap\n', 'auth_method', 1, 14, 'only internal is supported so far, got "ldap"');
+    expectError('auth_method: ldap\n', 'auth_method', 1, 14, 'expected internal or external, got "ldap"');
     expectError('auth_method: [internal, sql]\n', 'auth_method', 1, 25, /got "sql"/);
     expectError('auth_password_format: plain\n', 'auth_password_format', 1, 23, /only scram/);
     expectError(
@@ -451,6 +451,23 @@ describe('validation errors name the option, line and column', () => {
     );
     expectError('modules:\n  mod_ping: true\n', 'modules.mod_ping', 2, 13, /^expected a mapping of options/);
     expectError('modules: [mod_ping]\n', 'modules', 1, 10, /^expected a mapping of module names/);
+  });
+
+  it('auth_method: external and the extauth options', () => {
+    expectError('auth_method: external\n', 'auth_method', 1, 1, /external needs extauth_program/);
+    expectError(
+      'auth_method: [internal, external]\n',
+      'auth_method',
+      1,
+      25,
+      /only one authentication method/,
+    );
+    expectError('extauth_program: 42\n', 'extauth_program', 1, 18, /expected a command line/);
+    expectError('extauth_program: "  "\n', 'extauth_program', 1, 18, /expected a command line/);
+    expectError('extauth_pool_size: 0\n', 'extauth_pool_size', 1, 20, 'expected a positive integer, got 0');
+    expectError('extauth_pool_size: 1.5\n', 'extauth_pool_size', 1, 20, /expected a positive integer/);
+    expectError('extauth_timeout: 0\n', 'extauth_timeout', 1, 18, /expected seconds/);
+    expectError('extauth_timeout: soon\n', 'extauth_timeout', 1, 18, /expected seconds/);
   });
 
   it('YAML syntax errors carry a line and column too', () => {
@@ -471,6 +488,20 @@ describe('validation errors name the option, line and column', () => {
 });
 
 describe('config values', () => {
+  it('auth_method: external with extauth_program, extauth_pool_size and extauth_timeout', () => {
+    const config = parseConfig(
+      'auth_method: external\nextauth_program: /usr/bin/python3 /etc/auth.py\nextauth_pool_size: 3\nextauth_timeout: 2.5\n',
+    );
+    expect(config.auth_method).toBe('external');
+    expect(config.extauth_program).toBe('/usr/bin/python3 /etc/auth.py');
+    expect(config.extauth_pool_size).toBe(3);
+    expect(config.extauth_timeout).toBe(2.5);
+    const defaults = parseConfig('auth_method: [external]\nextauth_program: auth\n');
+    expect(defaults.extauth_pool_size).toBe(1);
+    expect(defaults.extauth_timeout).toBe(10);
+    expect(parseConfig('auth_method: internal\n').auth_method).toBe('internal');
+  });
+
   it("ejabberd's rule spellings: scalar, mapping, list with bare heads, lists of acls", () => {
     const config = parseConfig(
       [

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { nameprep, nodeprep } from '@tsjabberd/jid';
 import type { Logger } from '@tsjabberd/router';
+import type { ServerConfig } from '../config/types.js';
 import type { ScramCredential, Storage } from '../storage/storage.js';
+import { Extauth } from './extauth.js';
 import type { SaslCredentials } from './sasl.js';
 import {
   DEFAULT_ITERATIONS,
@@ -23,6 +25,11 @@ export interface EjabberdAuthOptions {
   /** The PBKDF2 iteration count of new credentials (default 4096). */
   iterations?: number;
   log?: Logger;
+  /**
+   * `auth_method: external`: every account question goes to this pool of `extauth_program` instances
+   * instead of the storage; SASL is then PLAIN only (there are no SCRAM keys).
+   */
+  extauth?: Extauth;
 }
 
 export class EjabberdAuth {
@@ -30,6 +37,7 @@ export class EjabberdAuth {
   private readonly log: Logger | undefined;
   /** What an unknown user's password is checked against, so that answering takes as long as for a known one. */
   private decoy: Promise<ScramCredential> | undefined;
+  private readonly extauth: Extauth | undefined;
 
   constructor(
     private readonly storage: Storage,
@@ -40,6 +48,12 @@ export class EjabberdAuth {
       throw new RangeError(`invalid SCRAM iteration count ${opts.iterations}`);
     }
     this.log = opts.log;
+    this.extauth = opts.extauth;
+  }
+
+  /** Stops the external programs (`auth_method: external`). */
+  close(): void {
+    this.extauth?.close();
   }
 
   /**
@@ -49,6 +63,11 @@ export class EjabberdAuth {
   async try_register(user: string, host: string, password: string): Promise<'ok' | 'exists' | 'invalid'> {
     const account = prepare(user, host);
     if (account === undefined || !validPassword(password)) return 'invalid';
+    if (this.extauth !== undefined) {
+      const ok = await this.extauth.call('tryregister', account.user, account.host, password);
+      if (ok) this.log?.info(`registered account ${account.user}@${account.host} (external)`);
+      return ok ? 'ok' : 'exists';
+    }
     const stored = await hashPasswordAsync(password, this.iterations);
     const created = await this.storage.accounts.create({
       user: account.user,
@@ -65,6 +84,7 @@ export class EjabberdAuth {
   async remove_user(user: string, host: string): Promise<boolean> {
     const account = prepare(user, host);
     if (account === undefined) return false;
+    if (this.extauth !== undefined) return this.extauth.call('removeuser', account.user, account.host);
     const removed = await this.storage.accounts.remove(account.user, account.host);
     if (removed) this.log?.info(`removed account ${account.user}@${account.host}`);
     return removed;
@@ -74,6 +94,7 @@ export class EjabberdAuth {
   async user_exists(user: string, host: string): Promise<boolean> {
     const account = prepare(user, host);
     if (account === undefined) return false;
+    if (this.extauth !== undefined) return this.extauth.call('isuser', account.user, account.host);
     return (await this.storage.accounts.get(account.user, account.host)) !== undefined;
   }
 
@@ -81,6 +102,7 @@ export class EjabberdAuth {
   async set_password(user: string, host: string, password: string): Promise<boolean> {
     const account = prepare(user, host);
     if (account === undefined || !validPassword(password)) return false;
+    if (this.extauth !== undefined) return this.extauth.call('setpass', account.user, account.host, password);
     if ((await this.storage.accounts.get(account.user, account.host)) === undefined) return false;
     const stored = await hashPasswordAsync(password, this.iterations);
     const changed = await this.storage.accounts.setPassword(account.user, account.host, stored);
@@ -95,6 +117,10 @@ export class EjabberdAuth {
   async check_password(user: string, host: string, password: string): Promise<boolean> {
     const account = prepare(user, host);
     if (account === undefined) return false;
+    if (this.extauth !== undefined) {
+      if (password === '') return false;
+      return this.extauth.call('auth', account.user, account.host, password);
+    }
     const stored = await this.storage.accounts.get(account.user, account.host);
     if (stored === undefined) {
       await verifyPassword('sha256', await this.decoyCredential(), password);
@@ -118,6 +144,13 @@ export class EjabberdAuth {
   /** What the SASL mechanisms of a stream to `host` authenticate against. */
   credentials(host: string): SaslCredentials {
     const lhost = nameprep(host);
+    if (this.extauth !== undefined) {
+      return {
+        plainOnly: true,
+        scram: async () => undefined,
+        checkPlain: (user: string, password: string) => this.check_password(user, host, password),
+      };
+    }
     return {
       iterations: this.iterations,
       scram: async (user: string, hash: ScramHash) => {
@@ -150,4 +183,24 @@ function prepare(user: string, host: string): { user: string; host: string } | u
 function validPassword(password: string): boolean {
   const prepared = saslprep(password);
   return prepared !== 'error' && prepared !== '';
+}
+
+/**
+ * The auth back end `config.auth_method` names (ejabberd_auth picks its module the same way):
+ * `internal`, the accounts in `storage`; `external`, a pool of `extauth_program` instances.
+ */
+export function authFor(
+  config: Pick<ServerConfig, 'auth_method' | 'extauth_program' | 'extauth_pool_size' | 'extauth_timeout'>,
+  storage: Storage,
+  log?: Logger,
+): EjabberdAuth {
+  if (config.auth_method !== 'external' || config.extauth_program === undefined)
+    return new EjabberdAuth(storage, { log });
+  const extauth = new Extauth({
+    program: config.extauth_program,
+    poolSize: config.extauth_pool_size,
+    timeout: config.extauth_timeout,
+    log,
+  });
+  return new EjabberdAuth(storage, { log, extauth });
 }

@@ -49,6 +49,8 @@ export interface SaslCredentials {
   checkPlain(user: string, password: string): Promise<boolean>;
   /** The iteration count an unknown user is answered with (default 4096): that of new accounts. */
   readonly iterations?: number;
+  /** Only PLAIN can be checked (`auth_method: external`: no SCRAM keys exist). */
+  readonly plainOnly?: boolean;
 }
 
 export interface SaslOptions {
@@ -66,8 +68,12 @@ const SCRAM_MECHANISMS: Readonly<Record<string, ScramHash>> = {
  * TLS-protected stream unless the listener's `allow_unencrypted_plain` says otherwise. No `-PLUS`
  * variant: channel binding is not supported.
  */
-export function saslMechanisms(opts: { tls: boolean; allowPlainWithoutTls: boolean }): string[] {
-  const out = ['SCRAM-SHA-256', 'SCRAM-SHA-1'];
+export function saslMechanisms(opts: {
+  tls: boolean;
+  allowPlainWithoutTls: boolean;
+  plainOnly?: boolean;
+}): string[] {
+  const out = opts.plainOnly === true ? [] : ['SCRAM-SHA-256', 'SCRAM-SHA-1'];
   if (opts.tls || opts.allowPlainWithoutTls) out.push('PLAIN');
   return out;
 }

@@ -420,14 +420,17 @@ export class C2sConnection implements SessionProcess {
         const mechanisms = saslMechanisms({
           tls: this.tls,
           allowPlainWithoutTls: listener.allow_unencrypted_plain,
+          plainOnly: this.ctx.credentials(this.host).plainOnly === true,
         });
-        features.push(
-          el(
-            'mechanisms',
-            [['xmlns', NS_SASL]],
-            mechanisms.map((m) => text('mechanism', m)),
-          ),
-        );
+        // An empty <mechanisms/> is not allowed (RFC 6120 6.4.1): none before TLS with PLAIN-only auth.
+        if (mechanisms.length > 0)
+          features.push(
+            el(
+              'mechanisms',
+              [['xmlns', NS_SASL]],
+              mechanisms.map((m) => text('mechanism', m)),
+            ),
+          );
         features.push(...this.hookFeatures('c2s_pre_auth_features'));
       }
       this.state = 'wait_for_feature_request';
@@ -582,6 +585,7 @@ export class C2sConnection implements SessionProcess {
       const allowed = saslMechanisms({
         tls: this.tls,
         allowPlainWithoutTls: this.ctx.listener.allow_unencrypted_plain,
+        plainOnly: this.ctx.credentials(this.host).plainOnly === true,
       });
       const server = allowed.includes(mechanism)
         ? startSasl(mechanism, this.ctx.credentials(this.host), this.host)

@@ -104,6 +104,8 @@ export function defaultConfig(): ServerConfig {
     certfiles: [],
     listen: defaultListeners(),
     auth_method: 'internal',
+    extauth_pool_size: 1,
+    extauth_timeout: 10,
     auth_password_format: 'scram',
     shaper: defaultShapers(),
     shaper_rules: { c2s_shaper: [['normal', 'all']] },

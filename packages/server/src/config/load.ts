@@ -53,6 +53,9 @@ const TOP_LEVEL = [
   'negotiation_timeout',
   'auth_method',
   'auth_password_format',
+  'extauth_program',
+  'extauth_pool_size',
+  'extauth_timeout',
   'shaper',
   'acl',
   'access_rules',
@@ -794,10 +797,46 @@ export function parseConfig(text: string, source?: string): ServerConfig {
     const v = value('auth_method');
     const methods = r.stringList(v, 'auth_method', 'an authentication method');
     for (const m of methods) {
-      if (m.value !== 'internal')
-        r.fail(m.node, 'auth_method', `only internal is supported so far, got "${m.value}"`);
+      if (m.value !== 'internal' && m.value !== 'external')
+        r.fail(m.node, 'auth_method', `expected internal or external, got "${m.value}"`);
     }
-    if (methods.length === 0) r.fail(v, 'auth_method', 'expected internal');
+    if (methods.length === 0) r.fail(v, 'auth_method', 'expected internal or external');
+    if (methods.length > 1)
+      r.fail(methods[1].node, 'auth_method', 'only one authentication method at a time is supported');
+    config.auth_method = methods[0].value as 'internal' | 'external';
+  }
+  if (has('extauth_program')) {
+    const program = r.string(value('extauth_program'), 'extauth_program', 'a command line');
+    if (program.trim() === '') r.fail(value('extauth_program'), 'extauth_program', 'expected a command line');
+    config.extauth_program = program;
+  }
+  if (has('extauth_pool_size')) {
+    config.extauth_pool_size = r.number(
+      value('extauth_pool_size'),
+      'extauth_pool_size',
+      'a positive integer',
+      {
+        min: 1,
+      },
+    );
+  }
+  if (has('extauth_timeout')) {
+    config.extauth_timeout = r.number(
+      value('extauth_timeout'),
+      'extauth_timeout',
+      'seconds (a positive number)',
+      {
+        min: Number.MIN_VALUE,
+        fractional: true,
+      },
+    );
+  }
+  if (config.auth_method === 'external' && config.extauth_program === undefined) {
+    r.fail(
+      top.get('auth_method')?.keyNode,
+      'auth_method',
+      'external needs extauth_program (the command line to run)',
+    );
   }
   if (has('auth_password_format')) {
     const v = value('auth_password_format');

@@ -13,8 +13,17 @@ export interface ServerConfig {
   certfiles: string[];
   /** `listen`: the listeners (client listeners and XEP-0114 component listeners). */
   listen: AnyListenerConfig[];
-  /** `auth_method`: only `internal` (accounts in the server's storage) so far. */
-  auth_method: 'internal';
+  /**
+   * `auth_method`: `internal` (accounts in the server's storage) or `external` (ejabberd's extauth: an
+   * `extauth_program` answers; SASL is then PLAIN only).
+   */
+  auth_method: 'internal' | 'external';
+  /** `extauth_program`: the command line of the external auth program (required with `external`). */
+  extauth_program?: string;
+  /** `extauth_pool_size`: how many instances of the program run (default 1). */
+  extauth_pool_size: number;
+  /** tsjabberd's `extauth_timeout`: seconds one request may take before it is refused (default 10). */
+  extauth_timeout: number;
   /** `auth_password_format`: only `scram` (salted keys, never the password). */
   auth_password_format: 'scram';
   /** `shaper`: name → maximum bytes per second (`{rate, burst_size}` in ejabberd: `rate` here). */
