@@ -5,11 +5,13 @@
  *   tsjabberd register USER HOST PASSWORD [--config FILE]
  *   tsjabberd unregister USER HOST [--config FILE]
  *   tsjabberd status [--config FILE]
+ *   tsjabberd ctl COMMAND [ARGS...] [--config FILE]   (tsjabberdctl: the command registry)
  */
 import { authFor } from './auth/ejabberd_auth.js';
 import { loadConfig } from './config/load.js';
 import type { ServerConfig } from './config/types.js';
 import { call, controlPath, startControl } from './control.js';
+import { ctlMain } from './ctl.js';
 import { TsjabberdServer } from './server.js';
 import { openStorage } from './storage/open.js';
 
@@ -17,7 +19,8 @@ const USAGE = `usage:
   tsjabberd start [--config FILE]
   tsjabberd register USER HOST PASSWORD [--config FILE]
   tsjabberd unregister USER HOST [--config FILE]
-  tsjabberd status [--config FILE]`;
+  tsjabberd status [--config FILE]
+  tsjabberd ctl COMMAND [ARGS...] [--config FILE]   (tsjabberd ctl help: the commands)`;
 
 function fail(message: string): never {
   process.stderr.write(`tsjabberd: ${message}\n`);
@@ -65,6 +68,8 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(`tsjabberd is running: ${JSON.stringify(reply.result)}\n`);
       return;
     }
+    case 'ctl':
+      return process.exit(await ctlMain(config.data_dir, rest));
     default:
       fail(USAGE);
   }

@@ -1,15 +1,43 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import path from 'node:path';
+import { admin_commands } from './commands/admin.js';
+import {
+  type ArgType,
+  CommandError,
+  EjabberdCommands,
+  type ResultType,
+} from './commands/ejabberd_commands.js';
 import type { TsjabberdServer } from './server.js';
 
 /** A command of the control socket (what ejabberdctl sends to the running node). */
 export type ControlCommand =
   | { cmd: 'register'; user: string; host: string; password: string }
   | { cmd: 'unregister'; user: string; host: string }
-  | { cmd: 'status' };
+  | { cmd: 'status' }
+  /** A command of the registry (ejabberd_commands), its arguments by name. */
+  | { command: string; args: Record<string, unknown> }
+  /** The registry's commands, for `tsjabberdctl help`. */
+  | { describe: true };
 
-export type ControlReply = { ok: true; result: unknown } | { ok: false; error: string };
+/** What `describe` answers: each command without its function. */
+export interface CommandInfo {
+  name: string;
+  desc: string;
+  args: [string, ArgType][];
+  result: { name: string; type: ResultType };
+}
+
+export type ControlReply =
+  | { ok: true; result: unknown; type?: ResultType }
+  | { ok: false; error: string; type?: ResultType };
+
+/** The registry of a server with the administrative commands. */
+export function commandsFor(server: TsjabberdServer): EjabberdCommands {
+  const commands = new EjabberdCommands(server.log);
+  commands.register_commands(admin_commands(server));
+  return commands;
+}
 
 export function controlPath(dataDir: string): string {
   return path.join(dataDir, 'tsjabberd.sock');
@@ -20,7 +48,10 @@ export function controlPath(dataDir: string): string {
  * `unregister` and `status` reach the running server (ejabberdctl talks to the node the same way), since
  * the database belongs to the one process that opened it. One JSON command per line, one reply per line.
  */
-export async function startControl(server: TsjabberdServer): Promise<Server> {
+export async function startControl(
+  server: TsjabberdServer,
+  commands: EjabberdCommands = commandsFor(server),
+): Promise<Server> {
   const file = controlPath(server.config.data_dir);
   if (existsSync(file)) {
     // Left by a server killed with -9; a live one would have answered.
@@ -38,7 +69,7 @@ export async function startControl(server: TsjabberdServer): Promise<Server> {
       if (newline === -1) return;
       const line = buffer.slice(0, newline);
       buffer = '';
-      void answer(server, line).then((reply) => socket.end(`${JSON.stringify(reply)}\n`));
+      void answer(server, commands, line).then((reply) => socket.end(`${JSON.stringify(reply)}\n`));
     });
     socket.on('error', () => {});
   });
@@ -50,12 +81,34 @@ export async function startControl(server: TsjabberdServer): Promise<Server> {
   return control;
 }
 
-async function answer(server: TsjabberdServer, line: string): Promise<ControlReply> {
+async function answer(
+  server: TsjabberdServer,
+  commands: EjabberdCommands,
+  line: string,
+): Promise<ControlReply> {
   let command: ControlCommand;
   try {
     command = JSON.parse(line) as ControlCommand;
   } catch {
     return { ok: false, error: 'not a JSON command' };
+  }
+  if (typeof command !== 'object' || command === null) return { ok: false, error: 'not a JSON command' };
+  if ('describe' in command)
+    return {
+      ok: true,
+      result: commands
+        .list_commands()
+        .map(({ name, desc, args, result }): CommandInfo => ({ name, desc, args, result })),
+    };
+  if ('command' in command) {
+    const type = commands.get_command(String(command.command))?.result.type;
+    try {
+      const args = typeof command.args === 'object' && command.args !== null ? command.args : {};
+      return { ok: true, result: await commands.execute(String(command.command), args), type };
+    } catch (e) {
+      if (!(e instanceof CommandError)) server.log.error(`command ${command.command}: ${String(e)}`);
+      return { ok: false, error: e instanceof Error ? e.message : String(e), type };
+    }
   }
   try {
     switch (command.cmd) {

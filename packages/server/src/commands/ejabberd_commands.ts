@@ -1,0 +1,101 @@
+/**
+ * ejabberd_commands: the registry of administrative commands that ejabberdctl, mod_http_api and
+ * mod_xmlrpc call. Each command declares its arguments and result with ejabberd's types; `execute`
+ * checks every argument before running it.
+ */
+import type { Logger } from '@tsjabberd/router';
+
+/** ejabberd's argument types. */
+export type ArgType = 'binary' | 'string' | 'integer' | 'atom';
+/** ejabberd's result types. */
+export type ResultType = 'rescode' | 'restuple' | 'string' | 'integer' | 'list' | 'tuple' | 'atom';
+export type Policy = 'admin' | 'user' | 'open';
+
+export interface CommandResult {
+  name: string;
+  type: ResultType;
+}
+
+export interface Command {
+  name: string;
+  desc: string;
+  args: [string, ArgType][];
+  result: CommandResult;
+  policy: Policy;
+  /** Whether the command changes data (every call is logged, passwords left out). */
+  changes?: boolean;
+  // biome-ignore lint/suspicious/noExplicitAny: each command's function takes its own argument types
+  run: (args: any) => unknown | Promise<unknown>;
+}
+
+/** A refused call: unknown command, missing or badly typed argument. */
+export class CommandError extends Error {}
+
+const SECRET = /pass|secret/i;
+
+export class EjabberdCommands {
+  private readonly commands = new Map<string, Command>();
+
+  constructor(private readonly log?: Logger) {}
+
+  register_commands(commands: Command[]): void {
+    for (const c of commands) this.commands.set(c.name, c);
+  }
+
+  unregister_commands(names: string[]): void {
+    for (const n of names) this.commands.delete(n);
+  }
+
+  get_command(name: string): Command | undefined {
+    return this.commands.get(name);
+  }
+
+  /** `[name, args, desc]` of every command, sorted by name. */
+  list_commands(): Command[] {
+    return [...this.commands.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Checks the arguments, runs the command, logs it when it changes data. */
+  async execute(name: string, args: Record<string, unknown>): Promise<unknown> {
+    const command = this.commands.get(name);
+    if (command === undefined) throw new CommandError(`Unknown command ${name}`);
+    const checked = check_args(command, args);
+    if (command.changes && this.log !== undefined) {
+      const shown = command.args.map(
+        ([n]) => `${n}=${SECRET.test(n) ? '*****' : JSON.stringify(checked[n])}`,
+      );
+      this.log.info(`command ${name} ${shown.join(' ')}`);
+    }
+    return command.run(checked);
+  }
+}
+
+/** The arguments converted to their types; a CommandError naming the first bad one. */
+export function check_args(command: Command, args: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, type] of command.args) {
+    const value = args[name];
+    if (value === undefined || value === null)
+      throw new CommandError(`${command.name}: missing argument ${name} (${type})`);
+    if (type === 'integer') {
+      const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
+      if (typeof n !== 'number' || !Number.isSafeInteger(n))
+        throw new CommandError(
+          `${command.name}: argument ${name} must be an integer, got ${JSON.stringify(value)}`,
+        );
+      out[name] = n;
+    } else {
+      if (typeof value !== 'string')
+        throw new CommandError(
+          `${command.name}: argument ${name} must be a ${type}, got ${JSON.stringify(value)}`,
+        );
+      out[name] = value;
+    }
+  }
+  return out;
+}
+
+/** ejabberdctl's usage line of a command. */
+export function usage(command: Command): string {
+  return `${command.name}${command.args.map(([n]) => ` ${n}`).join('')}`;
+}

@@ -1,0 +1,360 @@
+import type { Server } from 'node:net';
+import { get_attr_s, get_subtag, get_tag_cdata, type XmlElement } from '@tsjabberd/xml-stanza';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { EjabberdCommands } from '../../packages/server/src/commands/ejabberd_commands.js';
+import { call, commandsFor, controlPath, startControl } from '../../packages/server/src/control.js';
+import { ctl } from '../../packages/server/src/ctl.js';
+import { startTestServer, type TestServer } from './helpers.js';
+import { RawClient } from './raw-client.js';
+
+let t: TestServer;
+let commands: EjabberdCommands;
+let control: Server;
+let socket: string;
+const open: RawClient[] = [];
+let n = 0;
+
+beforeAll(async () => {
+  t = await startTestServer();
+  commands = commandsFor(t.server);
+  control = await startControl(t.server, commands);
+  socket = controlPath(t.dir);
+});
+afterAll(async () => {
+  control.close();
+  await t.stop();
+});
+afterEach(() => {
+  for (const c of open.splice(0)) c.close();
+});
+
+function fresh(): string {
+  return `cmd${++n}`;
+}
+
+async function online(user: string, password: string, resource = 'r'): Promise<RawClient> {
+  const c = await RawClient.connect(t.port);
+  open.push(c);
+  await c.login(user, password, resource);
+  return c;
+}
+
+async function canLogin(user: string, password: string): Promise<boolean> {
+  const c = await RawClient.connect(t.port);
+  try {
+    await c.login(user, password, 'probe');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    c.close();
+  }
+}
+
+/** `tsjabberdctl ARGS...` in process against the server's control socket. */
+async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await ctl(socket, argv, {
+    stdout: (s) => {
+      stdout += s;
+    },
+    stderr: (s) => {
+      stderr += s;
+    },
+  });
+  return { code, stdout, stderr };
+}
+
+describe('ejabberd_commands: the registry', () => {
+  it('register creates an account a client logs in with; a second register fails', async () => {
+    const u = fresh();
+    expect(await commands.execute('register', { user: u, host: 'localhost', password: 'pw1' })).toBe(
+      `User ${u}@localhost successfully registered`,
+    );
+    expect(await canLogin(u, 'pw1')).toBe(true);
+    await expect(commands.execute('register', { user: u, host: 'localhost', password: 'x' })).rejects.toThrow(
+      /already registered/,
+    );
+    await expect(
+      commands.execute('register', { user: fresh(), host: 'nowhere.example', password: 'x' }),
+    ).rejects.toThrow(/Unknown virtual host/);
+  });
+
+  it('change_password: the old password fails, the new one works; an unknown user is not created', async () => {
+    const u = fresh();
+    await commands.execute('register', { user: u, host: 'localhost', password: 'old' });
+    expect(await commands.execute('change_password', { user: u, host: 'localhost', newpass: 'new' })).toBe(
+      'ok',
+    );
+    expect(await canLogin(u, 'old')).toBe(false);
+    expect(await canLogin(u, 'new')).toBe(true);
+    const ghost = fresh();
+    await expect(
+      commands.execute('change_password', { user: ghost, host: 'localhost', newpass: 'x' }),
+    ).rejects.toThrow(/does not exist/);
+    expect(await t.server.auth.user_exists(ghost, 'localhost')).toBe(false);
+  });
+
+  it('check_account, check_password, registered_users, registered_vhosts, unregister', async () => {
+    const u = fresh();
+    await commands.execute('register', { user: u, host: 'localhost', password: 'pw' });
+    expect(await commands.execute('check_account', { user: u, host: 'localhost' })).toBe('ok');
+    await expect(commands.execute('check_account', { user: fresh(), host: 'localhost' })).rejects.toThrow();
+    expect(await commands.execute('check_password', { user: u, host: 'localhost', password: 'pw' })).toBe(
+      'ok',
+    );
+    await expect(
+      commands.execute('check_password', { user: u, host: 'localhost', password: 'bad' }),
+    ).rejects.toThrow();
+    const users = (await commands.execute('registered_users', { host: 'localhost' })) as string[];
+    expect(users).toEqual(expect.arrayContaining(['alice', 'bob', u]));
+    expect(await commands.execute('registered_vhosts', {})).toEqual(['localhost']);
+    expect(await commands.execute('unregister', { user: u, host: 'localhost' })).toBe('ok');
+    expect(await t.server.auth.user_exists(u, 'localhost')).toBe(false);
+  });
+
+  it('refuses an unknown command, a missing argument and a wrong type, changing nothing', async () => {
+    await expect(commands.execute('no_such_command', {})).rejects.toThrow(/Unknown command no_such_command/);
+    const u = fresh();
+    await expect(commands.execute('register', { user: u, host: 'localhost' })).rejects.toThrow(
+      /missing argument password/,
+    );
+    await expect(commands.execute('register', { user: u, host: 'localhost', password: 42 })).rejects.toThrow(
+      /argument password must be a binary/,
+    );
+    expect(await t.server.auth.user_exists(u, 'localhost')).toBe(false);
+    await expect(
+      commands.execute('set_last', { user: 'alice', host: 'localhost', timestamp: 'soon', status: '' }),
+    ).rejects.toThrow(/argument timestamp must be an integer/);
+    expect(await t.server.storage.last.get('alice', 'localhost')).toBeUndefined();
+  });
+
+  it('logs data changes without the password', async () => {
+    const u = fresh();
+    await commands.execute('register', { user: u, host: 'localhost', password: 'topsecret' });
+    const text = t.log.lines.join('\n');
+    expect(text).toContain(`command register user="${u}" host="localhost" password=*****`);
+    expect(text).not.toContain('topsecret');
+  });
+
+  it('send_message reaches a logged-in client (chat and headline)', async () => {
+    const c = await online('alice', 'wonderland', 'msg');
+    const mark = c.elements.length;
+    await commands.execute('send_message', {
+      type: 'chat',
+      from: 'admin@localhost',
+      to: 'alice@localhost/msg',
+      subject: '',
+      body: 'hello',
+    });
+    const chat = await c.next('message', mark);
+    expect(get_attr_s('type', chat[2])).toBe('chat');
+    expect(get_attr_s('from', chat[2])).toBe('admin@localhost');
+    expect(get_tag_cdata(get_subtag(chat, 'body') as XmlElement)).toBe('hello');
+    const mark2 = c.elements.length;
+    await commands.execute('send_message', {
+      type: 'headline',
+      from: 'localhost',
+      to: 'alice@localhost/msg',
+      subject: 'News',
+      body: 'read this',
+    });
+    const headline = await c.next('message', mark2);
+    expect(get_attr_s('type', headline[2])).toBe('headline');
+    expect(get_tag_cdata(get_subtag(headline, 'subject') as XmlElement)).toBe('News');
+    await expect(
+      commands.execute('send_message', {
+        type: 'bogus',
+        from: 'a@localhost',
+        to: 'b@localhost',
+        subject: '',
+        body: '',
+      }),
+    ).rejects.toThrow(/type must be/);
+  });
+
+  it('connected_users, stats onlineusers, user_sessions_info, get_resources, kick_session', async () => {
+    const u = fresh();
+    await commands.execute('register', { user: u, host: 'localhost', password: 'pw' });
+    const before = (await commands.execute('stats', { name: 'onlineusers' })) as number;
+    const c = await online(u, 'pw', 'kickme');
+    expect(await commands.execute('connected_users', {})).toContain(`${u}@localhost/kickme`);
+    expect(await commands.execute('stats', { name: 'onlineusers' })).toBe(before + 1);
+    expect(await commands.execute('stats_host', { name: 'registeredusers', host: 'localhost' })).toBe(
+      await t.server.auth.count_users('localhost'),
+    );
+    expect(await commands.execute('connected_users_number', {})).toBe(before + 1);
+    expect(await commands.execute('get_resources', { user: u, host: 'localhost' })).toEqual(['kickme']);
+    const info = (await commands.execute('user_sessions_info', { user: u, host: 'localhost' })) as {
+      resource: string;
+    }[];
+    expect(info.map((i) => i.resource)).toEqual(['kickme']);
+    expect(
+      await commands.execute('kick_session', {
+        user: u,
+        host: 'localhost',
+        resource: 'kickme',
+        reason: 'bye',
+      }),
+    ).toBe('ok');
+    expect(await c.streamError()).toBe('policy-violation');
+    await c.until(() => c.closed, 'the stream to close');
+    await expect(
+      commands.execute('kick_session', { user: u, host: 'localhost', resource: 'kickme', reason: 'again' }),
+    ).rejects.toThrow(/No session/);
+    await expect(commands.execute('stats', { name: 'nonsense' })).rejects.toThrow(/Unknown statistic/);
+  });
+
+  it('add_rosteritem / delete_rosteritem are reflected in get_roster and a client roster get', async () => {
+    const u = fresh();
+    await commands.execute('register', { user: u, host: 'localhost', password: 'pw' });
+    expect(
+      await commands.execute('add_rosteritem', {
+        localuser: u,
+        localhost: 'localhost',
+        user: 'friend',
+        host: 'example.com',
+        nick: 'Friend',
+        group: 'Work;Play',
+        subs: 'both',
+      }),
+    ).toBe('ok');
+    expect(await commands.execute('get_roster', { user: u, host: 'localhost' })).toEqual([
+      { jid: 'friend@example.com', nick: 'Friend', subscription: 'both', ask: 'none', group: 'Work;Play' },
+    ]);
+    const c = await online(u, 'pw');
+    const result = await c.iq("type='get'", "<query xmlns='jabber:iq:roster'/>");
+    const item = (get_subtag(result, 'query') as XmlElement)[3][0] as XmlElement;
+    expect(get_attr_s('jid', item[2])).toBe('friend@example.com');
+    expect(get_attr_s('subscription', item[2])).toBe('both');
+    expect(
+      await commands.execute('delete_rosteritem', {
+        localuser: u,
+        localhost: 'localhost',
+        user: 'friend',
+        host: 'example.com',
+      }),
+    ).toBe('ok');
+    expect(await commands.execute('get_roster', { user: u, host: 'localhost' })).toEqual([]);
+    await expect(
+      commands.execute('add_rosteritem', {
+        localuser: u,
+        localhost: 'localhost',
+        user: 'x',
+        host: 'example.com',
+        nick: '',
+        group: '',
+        subs: 'maybe',
+      }),
+    ).rejects.toThrow(/subs must be/);
+    expect(await commands.execute('get_roster', { user: u, host: 'localhost' })).toEqual([]);
+  });
+
+  it('get_presence tells the best resource and its show/status; ban_account kicks and locks out', async () => {
+    const u = fresh();
+    await commands.execute('register', { user: u, host: 'localhost', password: 'pw' });
+    expect(await commands.execute('get_presence', { user: u, host: 'localhost' })).toEqual({
+      jid: `${u}@localhost`,
+      show: 'unavailable',
+      status: '',
+    });
+    const c = await online(u, 'pw', 'home');
+    const mark = c.elements.length;
+    c.write('<presence><show>away</show><status>lunch</status><priority>5</priority></presence>');
+    await c.next('presence', mark);
+    expect(await commands.execute('get_presence', { user: u, host: 'localhost' })).toEqual({
+      jid: `${u}@localhost/home`,
+      show: 'away',
+      status: 'lunch',
+    });
+    expect(await commands.execute('ban_account', { user: u, host: 'localhost', reason: 'spam' })).toBe('ok');
+    expect(await c.streamError()).toBe('not-authorized');
+    expect(await canLogin(u, 'pw')).toBe(false);
+    expect(await t.server.auth.user_exists(u, 'localhost')).toBe(true);
+  });
+
+  it('get_last / set_last', async () => {
+    const u = fresh();
+    await commands.execute('register', { user: u, host: 'localhost', password: 'pw' });
+    expect(await commands.execute('get_last', { user: u, host: 'localhost' })).toMatchObject({
+      status: 'NOT FOUND',
+    });
+    expect(
+      await commands.execute('set_last', {
+        user: u,
+        host: 'localhost',
+        timestamp: 1_700_000_000,
+        status: 'away',
+      }),
+    ).toBe('ok');
+    expect(await commands.execute('get_last', { user: u, host: 'localhost' })).toEqual({
+      timestamp: '2023-11-14T22:13:20Z',
+      status: 'away',
+    });
+    // Since ejabberd 17.04 an unknown user is an error, so a client library can tell the two apart.
+    await expect(commands.execute('get_last', { user: 'nobody-here', host: 'localhost' })).rejects.toThrow(
+      /does not exist/,
+    );
+  });
+});
+
+describe('the control socket and tsjabberdctl', () => {
+  it('answers {command, args} and keeps the old register command', async () => {
+    const u = fresh();
+    expect(
+      await call(socket, { command: 'register', args: { user: u, host: 'localhost', password: 'p' } }),
+    ).toEqual({ ok: true, result: `User ${u}@localhost successfully registered`, type: 'restuple' });
+    expect(await call(socket, { command: 'nope', args: {} })).toMatchObject({
+      ok: false,
+      error: /Unknown command/,
+    });
+    expect(await call(socket, { cmd: 'register', user: fresh(), host: 'localhost', password: 'p' })).toEqual({
+      ok: true,
+      result: 'ok',
+    });
+  });
+
+  it('prints as ejabberdctl: rescode nothing, lists one per line, errors exit 1', async () => {
+    const u = fresh();
+    expect(await run('register', u, 'localhost', 'pw')).toEqual({
+      code: 0,
+      stdout: `User ${u}@localhost successfully registered\n`,
+      stderr: '',
+    });
+    expect(await run('check_account', u, 'localhost')).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect((await run('check_account', fresh(), 'localhost')).code).toBe(1);
+    expect(await run('change_password', u, 'localhost', 'new')).toMatchObject({ code: 0, stdout: '' });
+    expect(await canLogin(u, 'new')).toBe(true);
+    const listed = await run('registered_users', 'localhost');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout.split('\n')).toEqual(expect.arrayContaining(['alice', 'bob', u]));
+    expect(await run('stats', 'registeredusers')).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^\d+\n$/),
+    });
+    expect(await run('frobnicate')).toMatchObject({ code: 1, stderr: 'Unknown command frobnicate\n' });
+    const short = await run('register', u, 'localhost');
+    expect(short.code).toBe(1);
+    expect(short.stderr).toContain('register user host password');
+    const help = await run('help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('kick_session user host resource reason');
+    const one = await run('help', 'send_message');
+    expect(one.stdout).toContain('from::binary');
+    expect(one.stdout).toContain('Send a message');
+  });
+
+  it('sends a message and kicks a session through ctl', async () => {
+    const c = await online('bob', 'builder', 'ctl');
+    const mark = c.elements.length;
+    expect(
+      (await run('send_message', 'normal', 'admin@localhost', 'bob@localhost/ctl', 'Hi', 'there')).code,
+    ).toBe(0);
+    const m = await c.next('message', mark);
+    expect(get_tag_cdata(get_subtag(m, 'body') as XmlElement)).toBe('there');
+    expect((await run('connected_users')).stdout).toContain('bob@localhost/ctl\n');
+    expect((await run('kick_session', 'bob', 'localhost', 'ctl', 'bye')).code).toBe(0);
+    expect(await c.streamError()).toBe('policy-violation');
+  });
+});
