@@ -8,6 +8,9 @@ import { AuthThrottle } from './auth/throttle.js';
 import { C2sConnection, type C2sContext } from './c2s/ejabberd_c2s.js';
 import { ensureCertificate } from './config/certs.js';
 import type { AnyListenerConfig, ServerConfig } from './config/types.js';
+import { commandsFor } from './control.js';
+import { httpServer } from './http/ejabberd_http.js';
+import { type HttpHandler, mod_http_api } from './http/mod_http_api.js';
 import type { ServerEnv } from './modules/env.js';
 import { mod_blocking } from './modules/mod_blocking.js';
 import { mod_disco } from './modules/mod_disco.js';
@@ -137,8 +140,21 @@ export class TsjabberdServer {
   }
 
   private async listen(listener: AnyListenerConfig, tls: TlsMaterial | undefined): Promise<void> {
-    let accept: (socket: Socket, directTls: boolean) => void;
-    if (listener.module === 'ejabberd_service') {
+    let accept: (socket: Socket, directTls: boolean) => void = () => {};
+    let http: NetServer | undefined;
+    if (listener.module === 'ejabberd_http') {
+      const commands = commandsFor(this);
+      const handlers: Record<string, HttpHandler> = {};
+      for (const path of Object.keys(listener.request_handlers))
+        handlers[path] = mod_http_api({
+          config: this.config,
+          auth: this.auth,
+          commands,
+          log: this.log,
+          maxBodySize: listener.max_body_size,
+        });
+      http = httpServer(listener, handlers, tls);
+    } else if (listener.module === 'ejabberd_service') {
       const ctx: ServiceContext = {
         node: this.node,
         config: this.config,
@@ -160,9 +176,11 @@ export class TsjabberdServer {
       };
       accept = (socket, directTls) => new C2sConnection(socket, ctx, directTls);
     }
-    const server = listener.tls
-      ? createTlsServer({ cert: tls?.cert, key: tls?.key }, (socket) => accept(socket, true))
-      : createTcpServer((socket) => accept(socket, false));
+    const server = http
+      ? http
+      : listener.tls
+        ? createTlsServer({ cert: tls?.cert, key: tls?.key }, (socket) => accept(socket, true))
+        : createTcpServer((socket) => accept(socket, false));
     server.on('error', (e) => this.log.error(`listener ${listener.ip}:${listener.port}: ${e.message}`));
     if (listener.tls)
       server.on('tlsClientError', (e) =>
@@ -197,7 +215,12 @@ export class TsjabberdServer {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const server of this.servers) server.close();
+    for (const server of this.servers) {
+      server.close();
+      // An HTTP server keeps its keep-alive connections open otherwise.
+      if ('closeAllConnections' in server && typeof server.closeAllConnections === 'function')
+        server.closeAllConnections();
+    }
     for (const connection of [...this.connections])
       connection.streamError('system-shutdown', 'The server is shutting down');
     for (const component of [...this.components])

@@ -302,7 +302,7 @@ describe('validation errors name the option, line and column', () => {
       'listen[0].module',
       3,
       13,
-      'only ejabberd_c2s and ejabberd_service are supported so far, got "ejabberd_s2s_in"',
+      'only ejabberd_c2s, ejabberd_service and ejabberd_http are supported so far, got "ejabberd_s2s_in"',
     );
     expectError('listen:\n  - port: 5222\n', 'listen[0]', 2, 5, 'missing module (ejabberd_c2s)');
     expectError('listen: {port: 5222}\n', 'listen', 1, 9, 'expected a list of listeners, got a mapping');

@@ -1,4 +1,10 @@
-import type { ListenerConfig, ServerConfig, ServiceListenerConfig, ShaperConfig } from './types.js';
+import type {
+  HttpListenerConfig,
+  ListenerConfig,
+  ServerConfig,
+  ServiceListenerConfig,
+  ShaperConfig,
+} from './types.js';
 
 /** The c2s port (RFC 6120 section 3.2.1). */
 export const DEFAULT_C2S_PORT = 5222;
@@ -63,6 +69,21 @@ export function serviceListenerDefaults(
     starttls: false,
     hosts: {},
     check_from: true,
+  };
+}
+
+/** An `ejabberd_http` listener's defaults: no handlers yet, 1 MiB bodies. */
+export function httpListenerDefaults(
+  maxStanzaSize: number = DEFAULT_MAX_STANZA_SIZE,
+): Omit<HttpListenerConfig, 'port'> {
+  return {
+    ...listenerDefaults(maxStanzaSize),
+    module: 'ejabberd_http',
+    starttls: false,
+    shaper: 'none',
+    access: 'all',
+    request_handlers: {},
+    max_body_size: 1024 * 1024,
   };
 }
 

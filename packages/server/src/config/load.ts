@@ -7,6 +7,7 @@ import {
   DEFAULT_MAX_FSM_QUEUE,
   DEFAULT_NEGOTIATION_TIMEOUT,
   defaultConfig,
+  httpListenerDefaults,
   listenerDefaults,
   serviceListenerDefaults,
 } from './defaults.js';
@@ -14,6 +15,7 @@ import type {
   AccessRule,
   AclConfig,
   AnyListenerConfig,
+  HttpListenerConfig,
   ListenerConfig,
   ServerConfig,
   ServiceListenerConfig,
@@ -94,8 +96,14 @@ const SERVICE_LISTENER_KEYS = [
   'negotiation_timeout',
 ] as const;
 
+/** The options of an `ejabberd_http` listener. */
+const HTTP_LISTENER_KEYS = ['port', 'ip', 'module', 'tls', 'request_handlers', 'max_body_size'] as const;
+
+/** The request handlers an `ejabberd_http` listener may serve. */
+const HTTP_HANDLERS = ['mod_http_api'];
+
 /** The listener modules tsjabberd has. */
-const LISTENER_MODULES = ['ejabberd_c2s', 'ejabberd_service'];
+const LISTENER_MODULES = ['ejabberd_c2s', 'ejabberd_service', 'ejabberd_http'];
 
 /** ejabberd's log levels (names and the old 0-5 numbers) mapped onto tsjabberd's four. */
 const LOG_LEVELS: Record<string, LogLevel> = {
@@ -533,7 +541,12 @@ function readListener(
   const entries = r.entries(node, key, 'a listener (a mapping with port, module, ...)');
   const moduleNode = entries.find((e) => e.name === 'module')?.value;
   const service = isScalar(moduleNode) && moduleNode.value === 'ejabberd_service';
-  const known: readonly string[] = service ? SERVICE_LISTENER_KEYS : LISTENER_KEYS;
+  const http = isScalar(moduleNode) && moduleNode.value === 'ejabberd_http';
+  const known: readonly string[] = service
+    ? SERVICE_LISTENER_KEYS
+    : http
+      ? HTTP_LISTENER_KEYS
+      : LISTENER_KEYS;
   const fields = new Map<string, Entry>();
   for (const e of entries) {
     if (!known.includes(e.name)) {
@@ -552,10 +565,12 @@ function readListener(
     r.fail(
       moduleEntry.value,
       `${key}.module`,
-      `only ${LISTENER_MODULES.join(' and ')} are supported so far, got ${JSON.stringify(module)}`,
+      // The XMPP listeners (the wording an existing test pins); ejabberd_http is accepted too.
+      `only ejabberd_c2s, ejabberd_service and ejabberd_http are supported so far, got ${JSON.stringify(module)}`,
     );
   }
   if (service) return readServiceListener(r, node, key, port, fields, inherited, servedHosts);
+  if (http) return readHttpListener(r, node, key, port, fields, inherited);
   const out: ListenerConfig = { port, ...listenerDefaults(inherited.max_stanza_size) };
   out.max_fsm_queue = inherited.max_fsm_queue;
   out.negotiation_timeout = inherited.negotiation_timeout;
@@ -616,7 +631,7 @@ function readCommonListener(
   r: Reader,
   key: string,
   fields: Map<string, Entry>,
-  out: ListenerConfig | ServiceListenerConfig,
+  out: ListenerConfig | ServiceListenerConfig | HttpListenerConfig,
 ): void {
   const value = (name: string) => fields.get(name)?.value;
   if (fields.has('ip')) {
@@ -704,6 +719,50 @@ function readServiceListener(
   }
   if (Object.keys(out.hosts).length === 0 && out.password === undefined)
     r.fail(node, key, 'missing password (hosts: {domain: {password: ...}}, or password)');
+  return out;
+}
+
+/**
+ * An `ejabberd_http` listener, in ejabberd's layout:
+ *
+ * ```yaml
+ * - port: 5280
+ *   module: ejabberd_http
+ *   request_handlers:
+ *     /api: mod_http_api
+ * ```
+ */
+function readHttpListener(
+  r: Reader,
+  node: Node,
+  key: string,
+  port: number,
+  fields: Map<string, Entry>,
+  inherited: ListenerInherited,
+): HttpListenerConfig {
+  const value = (name: string) => fields.get(name)?.value;
+  const out: HttpListenerConfig = { port, ...httpListenerDefaults(inherited.max_stanza_size) };
+  readCommonListener(r, key, fields, out);
+  if (fields.has('max_body_size'))
+    out.max_body_size = r.number(value('max_body_size'), `${key}.max_body_size`, 'a size in bytes');
+  const handlers = value('request_handlers');
+  if (fields.has('request_handlers') && !r.isNull(handlers)) {
+    for (const e of r.entries(handlers, `${key}.request_handlers`, 'a mapping of paths to handlers')) {
+      const hkey = `${key}.request_handlers.${e.name}`;
+      if (!e.name.startsWith('/')) r.fail(e.keyNode, hkey, `${JSON.stringify(e.name)} is not a path (/...)`);
+      const handler = r.string(e.value, hkey, 'a request handler module');
+      if (!HTTP_HANDLERS.includes(handler))
+        r.fail(
+          e.value,
+          hkey,
+          `only ${HTTP_HANDLERS.join(', ')} is supported, got ${JSON.stringify(handler)}`,
+        );
+      const path = e.name.length > 1 ? e.name.replace(/\/+$/, '') : e.name;
+      out.request_handlers[path] = 'mod_http_api';
+    }
+  }
+  if (Object.keys(out.request_handlers).length === 0)
+    r.fail(node, key, 'missing request_handlers (such as /api: mod_http_api)');
   return out;
 }
 

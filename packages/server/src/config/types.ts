@@ -103,5 +103,17 @@ export interface ServiceListenerConfig extends Omit<ListenerConfig, 'module'> {
   check_from: boolean;
 }
 
-/** One entry of `listen`: a client listener or a component listener, told apart by `module`. */
-export type AnyListenerConfig = ListenerConfig | ServiceListenerConfig;
+/**
+ * An `ejabberd_http` listener serving `request_handlers` (path → handler; only `mod_http_api`). It keeps
+ * the c2s fields so code that walks every listener reads them alike (`starttls` is always false).
+ */
+export interface HttpListenerConfig extends Omit<ListenerConfig, 'module'> {
+  module: 'ejabberd_http';
+  /** `request_handlers`: URL path prefix (such as `/api`) → handler module. */
+  request_handlers: Record<string, 'mod_http_api'>;
+  /** tsjabberd: the largest request body in bytes (default 1 MiB); a larger one gets 413. */
+  max_body_size: number;
+}
+
+/** One entry of `listen`: a client, component or HTTP listener, told apart by `module`. */
+export type AnyListenerConfig = ListenerConfig | ServiceListenerConfig | HttpListenerConfig;
