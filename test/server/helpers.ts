@@ -6,6 +6,7 @@ import { type ServerConfig, TsjabberdServer } from '@tsjabberd/server';
 import { defaultConfig, defaultModules } from '../../packages/server/src/config/defaults.js';
 import { memoryStorage } from '../../packages/server/src/storage/memory.js';
 import { openStorage } from '../../packages/server/src/storage/open.js';
+import { RawClient } from './raw-client.js';
 
 // The test server's certificate is self-signed: clients in these tests accept it.
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
@@ -18,6 +19,8 @@ export interface TestServer {
   /** The direct-TLS port. */
   tlsPort: number;
   dir: string;
+  /** A RawClient logged in (STARTTLS, SCRAM-SHA-256, bound to `resource`), closed by `stop`. */
+  login(user: string, password: string, resource: string): Promise<RawClient>;
   /** Stops the server and removes its data directory (unless `keepDir`, to start again on it). */
   stop(options?: { keepDir?: boolean }): Promise<void>;
 }
@@ -51,6 +54,7 @@ export async function startTestServer(
     storage: options.sqlite ? await openStorage('sqlite', dir) : memoryStorage(),
     log,
   });
+  const clients: RawClient[] = [];
   await server.auth.try_register('alice', 'localhost', 'wonderland');
   await server.auth.try_register('bob', 'localhost', 'builder');
   return {
@@ -59,7 +63,14 @@ export async function startTestServer(
     port: server.listeners[0].port,
     tlsPort: server.listeners[1]?.port ?? 0,
     dir,
+    async login(user, password, resource) {
+      const c = await RawClient.connect(server.listeners[0].port);
+      clients.push(c);
+      await c.login(user, password, resource);
+      return c;
+    },
     async stop(stopOptions = {}) {
+      for (const c of clients.splice(0)) c.close();
       await server.stop();
       if (stopOptions.keepDir !== true) rmSync(dir, { recursive: true, force: true });
     },

@@ -10,7 +10,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Subscription } from '../../packages/server/src/storage/storage.js';
 import { startTestServer, type TestServer } from './helpers.js';
-import { RawClient } from './raw-client.js';
+import type { RawClient } from './raw-client.js';
 
 let t: TestServer;
 
@@ -48,18 +48,6 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-const clients: RawClient[] = [];
-afterAll(() => {
-  for (const c of clients) c.close();
-});
-
-async function login(user: string, password: string, resource: string): Promise<RawClient> {
-  const c = await RawClient.connect(t.port);
-  await c.login(user, password, resource);
-  clients.push(c);
-  return c;
-}
-
 const LAST = "<query xmlns='jabber:iq:last'/>";
 
 /** `[seconds, text]` of a jabber:iq:last result. */
@@ -89,7 +77,7 @@ describe('mod_last', () => {
   let alice: RawClient;
 
   it("answers the server's uptime, and refuses a set", async () => {
-    const bob = await login('bob', 'builder', 'last-uptime');
+    const bob = await t.login('bob', 'builder', 'last-uptime');
     const [seconds, text] = lastOf(await bob.iq("type='get' to='localhost'", LAST));
     expect(seconds).toBeGreaterThanOrEqual(0);
     expect(seconds).toBeLessThan(600);
@@ -98,10 +86,10 @@ describe('mod_last', () => {
   });
 
   it('answers 0 seconds for a user with an available resource, to a subscriber and to the user', async () => {
-    alice = await login('alice', 'wonderland', 'last-online');
+    alice = await t.login('alice', 'wonderland', 'last-online');
     alice.write('<presence/>');
     await waitFor(() => available('alice'), 'alice to be available');
-    const bob = await login('bob', 'builder', 'last-ask-online');
+    const bob = await t.login('bob', 'builder', 'last-ask-online');
     const reply = await bob.iq("type='get' to='alice@localhost'", LAST);
     expect(get_attr_s('from', reply[2])).toBe('alice@localhost');
     expect(lastOf(reply)).toEqual([0, '']);
@@ -116,7 +104,7 @@ describe('mod_last', () => {
       () => t.log.lines.some((l) => l.includes('recorded the logout of alice@localhost/last-online')),
       'the logout to be recorded',
     );
-    const bob = await login('bob', 'builder', 'last-ask-offline');
+    const bob = await t.login('bob', 'builder', 'last-ask-offline');
     const [seconds, status] = lastOf(await bob.iq("type='get' to='alice@localhost'", LAST));
     expect(seconds).toBeGreaterThanOrEqual(0);
     expect(seconds).toBeLessThan(10);
@@ -124,7 +112,7 @@ describe('mod_last', () => {
   });
 
   it('answers a subscribed contact probe for an offline user with the last status and a delay', async () => {
-    const bob = await login('bob', 'builder', 'last-probe');
+    const bob = await t.login('bob', 'builder', 'last-probe');
     const mark = bob.elements.length;
     bob.write("<presence type='probe' to='alice@localhost'/>");
     const presence = await bob.next('presence', mark);
@@ -140,7 +128,7 @@ describe('mod_last', () => {
   });
 
   it('tells nothing to a probe from a contact without a subscription', async () => {
-    const carol = await login('carol', 'singer', 'last-probe-denied');
+    const carol = await t.login('carol', 'singer', 'last-probe-denied');
     const mark = carol.elements.length;
     carol.write("<presence type='probe' to='alice@localhost'/>");
     // A ping after the probe: once it is answered, an answer to the probe would have come before it.
@@ -155,7 +143,7 @@ describe('mod_last', () => {
       ['carol', 'singer'],
       ['erin', 'engineer'],
     ]) {
-      const c = await login(user, password, 'last-forbidden');
+      const c = await t.login(user, password, 'last-forbidden');
       const reply = await c.iq("type='get' to='alice@localhost'", LAST);
       expect(get_attr_s('type', reply[2])).toBe('error');
       expect(error_condition(reply), user).toBe('forbidden');
@@ -168,20 +156,20 @@ describe('mod_last', () => {
   });
 
   it('is item-not-found for a user who never logged out', async () => {
-    const bob = await login('bob', 'builder', 'last-never');
+    const bob = await t.login('bob', 'builder', 'last-never');
     const reply = await bob.iq("type='get' to='dave@localhost'", LAST);
     expect(get_attr_s('type', reply[2])).toBe('error');
     expect(error_condition(reply)).toBe('item-not-found');
   });
 
   it('records a connection that drops without unavailable presence, and counts only available resources', async () => {
-    const first = await login('frank', 'farmer', 'last-drop');
+    const first = await t.login('frank', 'farmer', 'last-drop');
     first.write('<presence/>');
     await waitFor(() => available('frank'), 'frank to be available');
     first.close();
     await waitFor(() => !available('frank'), 'frank to be gone');
     // A session that never sent presence is not available: frank is still "offline".
-    const second = await login('frank', 'farmer', 'last-bound-only');
+    const second = await t.login('frank', 'farmer', 'last-bound-only');
     await waitFor(
       () => t.log.lines.some((l) => l.includes('recorded the logout of frank@localhost/last-drop')),
       'the dropped connection to be recorded',

@@ -2,25 +2,12 @@ import { error_condition } from '@tsjabberd/router';
 import { element_to_string, get_attr_s, get_subtag, type XmlElement } from '@tsjabberd/xml-stanza';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers.js';
-import { RawClient } from './raw-client.js';
 
 let t: TestServer;
 beforeAll(async () => {
   t = await startTestServer();
 });
 afterAll(() => t.stop());
-
-const clients: RawClient[] = [];
-afterAll(() => {
-  for (const c of clients) c.close();
-});
-
-async function login(user: string, password: string, resource: string): Promise<RawClient> {
-  const c = await RawClient.connect(t.port);
-  await c.login(user, password, resource);
-  clients.push(c);
-  return c;
-}
 
 const q = (inner: string) => `<query xmlns='jabber:iq:private'>${inner}</query>`;
 
@@ -39,13 +26,13 @@ const BOOKMARKS =
 
 describe('mod_private', () => {
   it('stores an element and gives it back, in a later session too', async () => {
-    const alice = await login('alice', 'wonderland', 'private-1');
+    const alice = await t.login('alice', 'wonderland', 'private-1');
     const set = await alice.iq("type='set'", q(EXODUS));
     expect(get_attr_s('type', set[2])).toBe('result');
     expect(set[3]).toEqual([]);
     alice.close();
 
-    const again = await login('alice', 'wonderland', 'private-2');
+    const again = await t.login('alice', 'wonderland', 'private-2');
     expect(stored(await again.iq("type='get'", q("<exodus xmlns='exodus:prefs'/>")))).toEqual([EXODUS]);
     // Addressed to the own bare JID, as XEP-0049's examples may be.
     expect(
@@ -54,7 +41,7 @@ describe('mod_private', () => {
   });
 
   it('keeps two namespaces apart, stored in one set, and replaces one without touching the other', async () => {
-    const alice = await login('alice', 'wonderland', 'private-two');
+    const alice = await t.login('alice', 'wonderland', 'private-two');
     const set = await alice.iq(
       "type='set'",
       q(`${BOOKMARKS}<prefs xmlns='urn:example:prefs' theme='dark'/>`),
@@ -79,14 +66,14 @@ describe('mod_private', () => {
   });
 
   it('answers the element as asked when nothing is stored in its namespace', async () => {
-    const bob = await login('bob', 'builder', 'private-empty');
+    const bob = await t.login('bob', 'builder', 'private-empty');
     expect(stored(await bob.iq("type='get'", q("<storage xmlns='storage:rosternotes'/>")))).toEqual([
       "<storage xmlns='storage:rosternotes'/>",
     ]);
   });
 
   it('keeps a prefix declared on the query with the element it names', async () => {
-    const bob = await login('bob', 'builder', 'private-prefix');
+    const bob = await t.login('bob', 'builder', 'private-prefix');
     const set = await bob.iq(
       "type='set'",
       "<query xmlns='jabber:iq:private' xmlns:g='urn:example:game'><g:score level='3'>42</g:score></query>",
@@ -98,7 +85,7 @@ describe('mod_private', () => {
   });
 
   it("forbids another user's storage, for get and for set", async () => {
-    const bob = await login('bob', 'builder', 'private-snoop');
+    const bob = await t.login('bob', 'builder', 'private-snoop');
     const get = await bob.iq("type='get' to='alice@localhost'", q("<exodus xmlns='exodus:prefs'/>"));
     expect(get_attr_s('type', get[2])).toBe('error');
     expect(error_condition(get)).toBe('forbidden');
@@ -113,12 +100,12 @@ describe('mod_private', () => {
       ),
     ).toBe(true);
 
-    const alice = await login('alice', 'wonderland', 'private-check');
+    const alice = await t.login('alice', 'wonderland', 'private-check');
     expect(stored(await alice.iq("type='get'", q("<exodus xmlns='exodus:prefs'/>")))).toEqual([EXODUS]);
   });
 
   it('refuses jabber: namespaces and elements without a namespace of their own (not-acceptable)', async () => {
-    const alice = await login('alice', 'wonderland', 'private-reserved');
+    const alice = await t.login('alice', 'wonderland', 'private-reserved');
     for (const [type, inner] of [
       ['set', "<query xmlns='jabber:iq:roster'><item jid='x@localhost'/></query>"],
       ['get', "<query xmlns='jabber:iq:roster'/>"],
@@ -137,7 +124,7 @@ describe('mod_private', () => {
   });
 
   it('answers an empty query: get bad-request ("Bad Format"), set not-acceptable', async () => {
-    const alice = await login('alice', 'wonderland', 'private-nothing');
+    const alice = await t.login('alice', 'wonderland', 'private-nothing');
     expect(error_condition(await alice.iq("type='get'", q('')))).toBe('bad-request');
     expect(error_condition(await alice.iq("type='set'", q('')))).toBe('not-acceptable');
   });

@@ -1,26 +1,16 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { element_to_string, get_attr_s, type XmlElement } from '@tsjabberd/xml-stanza';
-import { XmlStream } from '@tsjabberd/xml-stream';
+import { get_attr_s, type XmlElement } from '@tsjabberd/xml-stanza';
+import { RawStream } from './raw-stream.js';
 
 /**
  * A small XMPP client over a raw socket, for what @xmpp/client cannot do: SCRAM-SHA-256, forcing
  * PLAIN, and hostile input. It records everything the server sends.
  */
-export class RawClient {
-  socket: Socket;
-  readonly elements: XmlElement[] = [];
-  header: [string, [string, string][]] | undefined;
-  ended = false;
-  closed = false;
-  private waiters: (() => void)[] = [];
-  private parser: XmlStream;
-
+export class RawClient extends RawStream {
   private constructor(socket: Socket) {
-    this.socket = socket;
-    this.parser = this.newParser();
-    this.attach(socket);
+    super(socket);
   }
 
   static async connect(port: number, options: { tls?: boolean; host?: string } = {}): Promise<RawClient> {
@@ -35,59 +25,6 @@ export class RawClient {
     return new RawClient(socket);
   }
 
-  private newParser(): XmlStream {
-    return new XmlStream({
-      xmlstreamstart: (name, attrs) => {
-        this.header = [name, attrs];
-        this.wake();
-      },
-      xmlstreamelement: (el) => {
-        this.elements.push(el);
-        this.wake();
-      },
-      xmlstreamend: () => {
-        this.ended = true;
-        this.wake();
-      },
-      xmlstreamerror: () => {},
-    });
-  }
-
-  private attach(socket: Socket): void {
-    socket.on('data', (d: Buffer) => this.parser.write(d));
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('error', () => {});
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  /** Waits until `test` holds (re-checked on every event), or fails after `ms`. */
-  async until<T>(test: () => T | undefined, what: string, ms = 5000): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = test();
-      if (v !== undefined && v !== false) return v;
-      if (Date.now() > deadline)
-        throw new Error(
-          `timed out waiting for ${what}; got ${this.elements.map((e) => element_to_string(e)).join(' ')}`,
-        );
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 50);
-      });
-    }
-  }
-
-  /** The next element named `name` received after index `from`. */
-  async next(name: string, from = 0): Promise<XmlElement> {
-    return this.until(() => this.elements.slice(from).find((e) => e[1] === name), `<${name}/>`);
-  }
-
   private iqs = 0;
 
   /** Sends an IQ (an `id` is added to `attrs`) and returns the reply with that id. */
@@ -99,10 +36,6 @@ export class RawClient {
       () => this.elements.slice(mark).find((e) => e[1] === 'iq' && get_attr_s('id', e[2]) === id),
       `the answer to IQ ${id}`,
     );
-  }
-
-  write(data: string): void {
-    this.socket.write(data);
   }
 
   open(to = 'localhost'): void {

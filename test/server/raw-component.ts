@@ -1,42 +1,15 @@
 import { createHash } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
-import { element_to_string, get_attr_s, type XmlElement } from '@tsjabberd/xml-stanza';
-import { XmlStream } from '@tsjabberd/xml-stream';
+import { get_attr_s, type XmlElement } from '@tsjabberd/xml-stanza';
+import { RawStream } from './raw-stream.js';
 
 /**
  * An XEP-0114 external component over a raw socket: opens a `jabber:component:accept` stream, does the
  * handshake, and records everything the server sends.
  */
-export class RawComponent {
-  readonly elements: XmlElement[] = [];
-  header: [string, [string, string][]] | undefined;
-  ended = false;
-  closed = false;
-  private waiters: (() => void)[] = [];
-  private readonly parser: XmlStream;
-
-  private constructor(readonly socket: Socket) {
-    this.parser = new XmlStream({
-      xmlstreamstart: (name, attrs) => {
-        this.header = [name, attrs];
-        this.wake();
-      },
-      xmlstreamelement: (el) => {
-        this.elements.push(el);
-        this.wake();
-      },
-      xmlstreamend: () => {
-        this.ended = true;
-        this.wake();
-      },
-      xmlstreamerror: () => {},
-    });
-    socket.on('data', (d: Buffer) => this.parser.write(d));
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('error', () => {});
+export class RawComponent extends RawStream {
+  private constructor(socket: Socket) {
+    super(socket);
   }
 
   static async connect(port: number): Promise<RawComponent> {
@@ -55,34 +28,6 @@ export class RawComponent {
     const outcome = await component.handshake(secret);
     if (outcome !== 'handshake') throw new Error(`component handshake failed: ${outcome}`);
     return component;
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  async until<T>(test: () => T | undefined, what: string, ms = 5000): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = test();
-      if (v !== undefined && v !== false) return v;
-      if (Date.now() > deadline)
-        throw new Error(
-          `timed out waiting for ${what}; got ${this.elements.map((e) => element_to_string(e)).join(' ')}`,
-        );
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 50);
-      });
-    }
-  }
-
-  async next(name: string, from = 0): Promise<XmlElement> {
-    return this.until(() => this.elements.slice(from).find((e) => e[1] === name), `<${name}/>`);
-  }
-
-  write(data: string): void {
-    this.socket.write(data);
   }
 
   open(domain: string, xmlns = 'jabber:component:accept'): void {

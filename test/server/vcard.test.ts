@@ -17,18 +17,6 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-const clients: RawClient[] = [];
-afterAll(() => {
-  for (const c of clients) c.close();
-});
-
-async function login(user: string, password: string, resource: string): Promise<RawClient> {
-  const c = await RawClient.connect(t.port);
-  await c.login(user, password, resource);
-  clients.push(c);
-  return c;
-}
-
 function vcardOf(reply: XmlElement): XmlElement {
   expect(get_attr_s('type', reply[2])).toBe('result');
   const vcard = get_subtag(reply, 'vCard');
@@ -43,7 +31,7 @@ const ALICE_VCARD =
 
 describe('mod_vcard: a user vCard', () => {
   it('is stored by its owner and read back by the owner and by another user', async () => {
-    const alice = await login('alice', 'wonderland', 'vcard-set');
+    const alice = await t.login('alice', 'wonderland', 'vcard-set');
     const set = await alice.iq("type='set'", ALICE_VCARD);
     expect(get_attr_s('type', set[2])).toBe('result');
 
@@ -53,7 +41,7 @@ describe('mod_vcard: a user vCard', () => {
     expect(get_path_s(own, [['elem', 'NICKNAME'], 'cdata'])).toBe('al & co <3 ☂');
     expect(get_path_s(own, [['elem', 'PHOTO'], ['elem', 'BINVAL'], 'cdata'])).toBe('iVBORw0KGgo=');
 
-    const bob = await login('bob', 'builder', 'vcard-get');
+    const bob = await t.login('bob', 'builder', 'vcard-get');
     const reply = await bob.iq("type='get' to='alice@localhost'", "<vCard xmlns='vcard-temp'/>");
     expect(get_attr_s('from', reply[2])).toBe('alice@localhost');
     const seen = vcardOf(reply);
@@ -62,7 +50,7 @@ describe('mod_vcard: a user vCard', () => {
   });
 
   it('is replaced by a later set, also when addressed to the own bare JID', async () => {
-    const alice = await login('alice', 'wonderland', 'vcard-replace');
+    const alice = await t.login('alice', 'wonderland', 'vcard-replace');
     const set = await alice.iq(
       "type='set' to='alice@localhost'",
       "<vCard xmlns='vcard-temp'><FN>Alice Liddell</FN><NICKNAME>alice</NICKNAME></vCard>",
@@ -74,7 +62,7 @@ describe('mod_vcard: a user vCard', () => {
   });
 
   it('cannot be set by another user (forbidden), and stays as it was', async () => {
-    const bob = await login('bob', 'builder', 'vcard-forge');
+    const bob = await t.login('bob', 'builder', 'vcard-forge');
     const reply = await bob.iq(
       "type='set' to='alice@localhost'",
       "<vCard xmlns='vcard-temp'><FN>Bob in disguise</FN></vCard>",
@@ -88,19 +76,19 @@ describe('mod_vcard: a user vCard', () => {
 
   it('is an empty <vCard/> for a user who never set one', async () => {
     await t.server.auth.try_register('dora', 'localhost', 'explorer');
-    const alice = await login('alice', 'wonderland', 'vcard-empty');
+    const alice = await t.login('alice', 'wonderland', 'vcard-empty');
     const vcard = vcardOf(await alice.iq("type='get' to='dora@localhost'", "<vCard xmlns='vcard-temp'/>"));
     expect(vcard[3]).toEqual([]);
   });
 
   it('is service-unavailable for an account that does not exist', async () => {
-    const alice = await login('alice', 'wonderland', 'vcard-nobody');
+    const alice = await t.login('alice', 'wonderland', 'vcard-nobody');
     const reply = await alice.iq("type='get' to='nobody@localhost'", "<vCard xmlns='vcard-temp'/>");
     expect(error_condition(reply)).toBe('service-unavailable');
   });
 
   it('must be a <vCard/> element', async () => {
-    const alice = await login('alice', 'wonderland', 'vcard-bad');
+    const alice = await t.login('alice', 'wonderland', 'vcard-bad');
     const reply = await alice.iq("type='set'", "<card xmlns='vcard-temp'><FN>x</FN></card>");
     expect(error_condition(reply)).toBe('bad-request');
   });
@@ -108,7 +96,7 @@ describe('mod_vcard: a user vCard', () => {
 
 describe("mod_vcard: the server's vCard", () => {
   it('names tsjabberd, cannot be set, and disco#info shows vcard-temp', async () => {
-    const bob = await login('bob', 'builder', 'vcard-server');
+    const bob = await t.login('bob', 'builder', 'vcard-server');
     const vcard = vcardOf(await bob.iq("type='get' to='localhost'", "<vCard xmlns='vcard-temp'/>"));
     expect(get_path_s(vcard, [['elem', 'FN'], 'cdata'])).toBe('tsjabberd');
     expect(get_path_s(vcard, [['elem', 'URL'], 'cdata'])).toMatch(/^https:\/\//);
