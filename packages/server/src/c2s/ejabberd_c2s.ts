@@ -711,7 +711,11 @@ export class C2sConnection implements SessionProcess {
       deliver: (from, to, packet) => this.route(from, to, packet),
       allowedOut: (to, packet) => this.allowedOut(to, packet),
     });
-    sm.open_session(sid, jid, this, { ip: this.socket.remoteAddress, tls: this.tls });
+    sm.open_session(sid, jid, this, {
+      ip: this.socket.remoteAddress,
+      port: this.socket.remotePort,
+      tls: this.tls,
+    });
     this.ctx.log.info(`c2s ${this.peer}: bound ${jid.toString()}`);
     this.sendElement(
       el(

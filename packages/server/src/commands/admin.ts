@@ -8,9 +8,22 @@ import { cdata, element, type XmlElement } from '@tsjabberd/xml-stanza';
 import { parse_element } from '@tsjabberd/xml-stream';
 import type { TsjabberdServer } from '../server.js';
 import type { Ask, RosterItem, Subscription } from '../storage/storage.js';
-import { type Command, CommandError } from './ejabberd_commands.js';
+import { type Command, CommandError, type ResultSpec } from './ejabberd_commands.js';
 
 const started = Date.now();
+
+/** The fields ejabberd reports of a session (user_sessions_info; connected_users_info adds the jid). */
+const SESSION_INFO: ResultSpec[] = [
+  { name: 'connection', type: 'string' },
+  { name: 'ip', type: 'string' },
+  { name: 'port', type: 'integer' },
+  { name: 'priority', type: 'integer' },
+  { name: 'node', type: 'string' },
+  { name: 'uptime', type: 'integer' },
+  { name: 'status', type: 'string' },
+  { name: 'resource', type: 'string' },
+  { name: 'statustext', type: 'string' },
+];
 
 export function admin_commands(server: TsjabberdServer): Command[] {
   const sm = server.node.ejabberd_sm;
@@ -21,7 +34,8 @@ export function admin_commands(server: TsjabberdServer): Command[] {
   };
   const needUser = async (user: string, host: string) => {
     needHost(host);
-    if (!(await auth.user_exists(user, host))) throw new CommandError(`User ${user}@${host} does not exist`);
+    if (!(await auth.user_exists(user, host)))
+      throw new CommandError(`User ${user}@${host} does not exist`, 'not_found');
   };
   const sessions = () =>
     sm
@@ -45,15 +59,16 @@ export function admin_commands(server: TsjabberdServer): Command[] {
   };
   const sessionInfo = (s: NonNullable<ReturnType<typeof sessions>[number]>) => ({
     jid: s.jid.toString(),
-    connection: 'c2s',
+    // ejabberd's names, which xmpp-backends parses: c2s, c2s_tls.
+    connection: s.info.tls === true ? 'c2s_tls' : 'c2s',
     ip: String(s.info.ip ?? ''),
     port: Number(s.info.port ?? 0),
     priority: s.priority ?? 0,
     node: s.node,
     uptime: Math.floor((Date.now() - s.sid.time) / 1000),
-    status: s.presence === undefined ? 'unavailable' : 'available',
+    status: s.presence === undefined ? 'unavailable' : presenceText(s.presence, 'show') || 'available',
     resource: s.jid.resource,
-    statustext: '',
+    statustext: s.presence === undefined ? '' : presenceText(s.presence, 'status'),
   });
 
   return [
@@ -71,8 +86,10 @@ export function admin_commands(server: TsjabberdServer): Command[] {
       run: async ({ user, host, password }: { user: string; host: string; password: string }) => {
         needHost(host);
         const r = await auth.try_register(user, host, password);
-        if (r === 'exists') throw new CommandError(`User ${user}@${host} already registered`);
-        if (r === 'invalid') throw new CommandError(`Can't register user ${user}@${host}: invalid account`);
+        if (r === 'exists')
+          throw new CommandError(`User ${user}@${host} already registered`, 'conflict', 10090);
+        if (r === 'invalid')
+          throw new CommandError(`Can't register user ${user}@${host}: invalid account`, 'invalid', 10001);
         return `User ${user}@${host} successfully registered`;
       },
     },
@@ -83,7 +100,7 @@ export function admin_commands(server: TsjabberdServer): Command[] {
         ['user', 'binary'],
         ['host', 'binary'],
       ],
-      result: { name: 'res', type: 'rescode' },
+      result: { name: 'res', type: 'restuple' },
       policy: 'admin',
       changes: true,
       run: async ({ user, host }: { user: string; host: string }) => {
@@ -91,7 +108,7 @@ export function admin_commands(server: TsjabberdServer): Command[] {
         for (const s of sm.get_user_sessions(nodeprep(user), nameprep(host)))
           s.process.kick?.('not-authorized', 'Account removed');
         await auth.remove_user(user, host);
-        return 'ok';
+        return '';
       },
     },
     {
@@ -108,8 +125,8 @@ export function admin_commands(server: TsjabberdServer): Command[] {
       run: async ({ user, host, newpass }: { user: string; host: string; newpass: string }) => {
         await needUser(user, host);
         if (!(await auth.set_password(user, host, newpass)))
-          throw new CommandError(`Can't change the password of ${user}@${host}`);
-        return 'ok';
+          throw new CommandError(`Can't change the password of ${user}@${host}`, 'failed');
+        return true;
       },
     },
     {
@@ -122,8 +139,7 @@ export function admin_commands(server: TsjabberdServer): Command[] {
       result: { name: 'res', type: 'rescode' },
       policy: 'admin',
       run: async ({ user, host }: { user: string; host: string }) => {
-        if (!isHost(host) || !(await auth.user_exists(user, host))) throw new CommandError('error');
-        return 'ok';
+        return isHost(host) && (await auth.user_exists(user, host));
       },
     },
     {
@@ -137,16 +153,14 @@ export function admin_commands(server: TsjabberdServer): Command[] {
       result: { name: 'res', type: 'rescode' },
       policy: 'admin',
       run: async ({ user, host, password }: { user: string; host: string; password: string }) => {
-        if (!isHost(host) || !(await auth.check_password(user, host, password)))
-          throw new CommandError('error');
-        return 'ok';
+        return isHost(host) && (await auth.check_password(user, host, password));
       },
     },
     {
       name: 'registered_users',
       desc: 'List all registered users in HOST',
       args: [['host', 'binary']],
-      result: { name: 'users', type: 'list' },
+      result: { name: 'users', type: 'list', element: { name: 'username', type: 'string' } },
       policy: 'admin',
       run: async ({ host }: { host: string }) => {
         needHost(host);
@@ -157,7 +171,7 @@ export function admin_commands(server: TsjabberdServer): Command[] {
       name: 'registered_vhosts',
       desc: 'List all registered vhosts in SERVER',
       args: [],
-      result: { name: 'vhosts', type: 'list' },
+      result: { name: 'vhosts', type: 'list', element: { name: 'vhost', type: 'string' } },
       policy: 'admin',
       run: () => [...server.config.hosts],
     },
@@ -196,7 +210,7 @@ export function admin_commands(server: TsjabberdServer): Command[] {
       name: 'connected_users',
       desc: 'List all established sessions',
       args: [],
-      result: { name: 'connected_users', type: 'list' },
+      result: { name: 'connected_users', type: 'list', element: { name: 'sessions', type: 'string' } },
       policy: 'admin',
       run: () =>
         sessions()
@@ -215,7 +229,15 @@ export function admin_commands(server: TsjabberdServer): Command[] {
       name: 'connected_users_info',
       desc: 'List all established sessions and their information',
       args: [],
-      result: { name: 'connected_users_info', type: 'list' },
+      result: {
+        name: 'connected_users_info',
+        type: 'list',
+        element: {
+          name: 'session',
+          type: 'tuple',
+          elements: [{ name: 'jid', type: 'string' }, ...SESSION_INFO],
+        },
+      },
       policy: 'admin',
       run: () => sessions().map(sessionInfo),
     },
@@ -226,7 +248,11 @@ export function admin_commands(server: TsjabberdServer): Command[] {
         ['user', 'binary'],
         ['host', 'binary'],
       ],
-      result: { name: 'sessions_info', type: 'list' },
+      result: {
+        name: 'sessions_info',
+        type: 'list',
+        element: { name: 'session', type: 'tuple', elements: SESSION_INFO },
+      },
       policy: 'admin',
       run: ({ user, host }: { user: string; host: string }) =>
         sm.get_user_sessions(nodeprep(user), nameprep(host)).map(sessionInfo),
@@ -238,7 +264,7 @@ export function admin_commands(server: TsjabberdServer): Command[] {
         ['user', 'binary'],
         ['host', 'binary'],
       ],
-      result: { name: 'resources', type: 'list' },
+      result: { name: 'resources', type: 'list', element: { name: 'resource', type: 'string' } },
       policy: 'admin',
       run: ({ user, host }: { user: string; host: string }) =>
         sm.get_user_resources(nodeprep(user), nameprep(host)),
@@ -268,11 +294,11 @@ export function admin_commands(server: TsjabberdServer): Command[] {
       }) => {
         const jid = parse(`${user}@${host}/${resource}`);
         const s = sm.get_session(jid.luser, jid.lserver, jid.lresource);
-        if (s === undefined) throw new CommandError(`No session ${jid.toString()}`);
+        if (s === undefined) throw new CommandError(`No session ${jid.toString()}`, 'not_found');
         if (s.process.kick === undefined)
-          throw new CommandError(`The session ${jid.toString()} cannot be kicked`);
+          throw new CommandError(`The session ${jid.toString()} cannot be kicked`, 'failed');
         s.process.kick('policy-violation', reason);
-        return 'ok';
+        return true;
       },
     },
     {
@@ -311,7 +337,7 @@ export function admin_commands(server: TsjabberdServer): Command[] {
             children,
           ),
         );
-        return 'ok';
+        return true;
       },
     },
     {
@@ -333,7 +359,7 @@ export function admin_commands(server: TsjabberdServer): Command[] {
         const attrs = el[2].filter(([k]) => k !== 'from' && k !== 'to');
         attrs.push(['from', fromJid.toString()], ['to', toJid.toString()]);
         server.node.route(fromJid, toJid, [el[0], el[1], attrs, el[3]]);
-        return 'ok';
+        return true;
       },
     },
     {
@@ -343,7 +369,14 @@ export function admin_commands(server: TsjabberdServer): Command[] {
         ['user', 'binary'],
         ['host', 'binary'],
       ],
-      result: { name: 'last_activity', type: 'tuple' },
+      result: {
+        name: 'last_activity',
+        type: 'tuple',
+        elements: [
+          { name: 'timestamp', type: 'string' },
+          { name: 'status', type: 'string' },
+        ],
+      },
       policy: 'admin',
       run: async ({ user, host }: { user: string; host: string }) => {
         // ejabberd >= 17.04: an unknown user is an error, not a "NOT FOUND" status (xmpp-backends relies on it).
@@ -384,7 +417,7 @@ export function admin_commands(server: TsjabberdServer): Command[] {
       }) => {
         await needUser(user, host);
         await server.storage.last.set(nodeprep(user), nameprep(host), { seconds: timestamp, status });
-        return 'ok';
+        return true;
       },
     },
     {
@@ -394,7 +427,15 @@ export function admin_commands(server: TsjabberdServer): Command[] {
         ['user', 'binary'],
         ['host', 'binary'],
       ],
-      result: { name: 'presence', type: 'tuple' },
+      result: {
+        name: 'presence',
+        type: 'tuple',
+        elements: [
+          { name: 'jid', type: 'string' },
+          { name: 'show', type: 'string' },
+          { name: 'status', type: 'string' },
+        ],
+      },
       policy: 'admin',
       run: ({ user, host }: { user: string; host: string }) => {
         const best = sm
@@ -402,13 +443,11 @@ export function admin_commands(server: TsjabberdServer): Command[] {
           .filter((s) => s.priority !== undefined && s.presence !== undefined)
           .sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0) || b.sid.time - a.sid.time)[0];
         if (best?.presence === undefined) return { jid: `${user}@${host}`, show: 'unavailable', status: '' };
-        const text = (name: string) => {
-          const child = best.presence?.[3].find(
-            (c): c is XmlElement => c[0] === 'xmlelement' && c[1] === name,
-          );
-          return child === undefined ? '' : child[3].map((c) => (c[0] === 'xmlcdata' ? c[1] : '')).join('');
+        return {
+          jid: best.jid.toString(),
+          show: presenceText(best.presence, 'show') || 'available',
+          status: presenceText(best.presence, 'status'),
         };
-        return { jid: best.jid.toString(), show: text('show') || 'available', status: text('status') };
       },
     },
     {
@@ -428,7 +467,7 @@ export function admin_commands(server: TsjabberdServer): Command[] {
         for (const s of [...sm.get_user_sessions(nodeprep(user), nameprep(host))])
           s.process.kick?.('not-authorized', reason === '' ? 'Account banned' : reason);
         server.log.warning(`account ${user}@${host} banned: ${reason}`);
-        return 'ok';
+        return true;
       },
     },
     {
@@ -438,7 +477,21 @@ export function admin_commands(server: TsjabberdServer): Command[] {
         ['user', 'binary'],
         ['host', 'binary'],
       ],
-      result: { name: 'contacts', type: 'list' },
+      result: {
+        name: 'contacts',
+        type: 'list',
+        element: {
+          name: 'contact',
+          type: 'tuple',
+          elements: [
+            { name: 'jid', type: 'string' },
+            { name: 'nick', type: 'string' },
+            { name: 'subscription', type: 'string' },
+            { name: 'ask', type: 'string' },
+            { name: 'group', type: 'string' },
+          ],
+        },
+      },
       policy: 'admin',
       run: async ({ user, host }: { user: string; host: string }) => {
         await needUser(user, host);
@@ -482,7 +535,7 @@ export function admin_commands(server: TsjabberdServer): Command[] {
           approved: false,
         };
         await server.storage.roster.put(nodeprep(a.localuser), nameprep(a.localhost), item);
-        return 'ok';
+        return true;
       },
     },
     {
@@ -501,8 +554,8 @@ export function admin_commands(server: TsjabberdServer): Command[] {
         await needUser(a.localuser, a.localhost);
         const contact = jidArg('user', `${a.user}@${a.host}`).bare().toString();
         const v = await server.storage.roster.remove(nodeprep(a.localuser), nameprep(a.localhost), contact);
-        if (v === undefined) throw new CommandError(`${contact} is not in the roster`);
-        return 'ok';
+        if (v === undefined) throw new CommandError(`${contact} is not in the roster`, 'not_found');
+        return true;
       },
     },
   ];
@@ -514,4 +567,10 @@ function jidArg(name: string, value: string) {
   } catch {
     throw new CommandError(`argument ${name} is not a valid JID: ${value}`);
   }
+}
+
+/** The text of a presence's `show` or `status` child, '' when it has none. */
+function presenceText(presence: XmlElement, name: string): string {
+  const child = presence[3].find((c): c is XmlElement => c[0] === 'xmlelement' && c[1] === name);
+  return child === undefined ? '' : child[3].map((c) => (c[0] === 'xmlcdata' ? c[1] : '')).join('');
 }

@@ -7,20 +7,27 @@ import type { Logger } from '@tsjabberd/router';
 
 /** ejabberd's argument types. */
 export type ArgType = 'binary' | 'string' | 'integer' | 'atom';
-/** ejabberd's result types. */
-export type ResultType = 'rescode' | 'restuple' | 'string' | 'integer' | 'list' | 'tuple' | 'atom';
+/**
+ * ejabberd's result format: a name and a type, lists and tuples naming their elements in turn
+ * (`{users, {list, {username, string}}}`). The front ends shape their answers from it: mod_http_api
+ * as plain JSON, ejabberd_xmlrpc as one-member structs.
+ *
+ * What `run` returns for each type: rescode `true` (0, ok) or `false` (1); restuple the text of a
+ * success (a failure throws); string, atom and integer the value; list an array of its elements;
+ * tuple an object keyed by its elements' names.
+ */
+export type ResultSpec =
+  | { name: string; type: 'rescode' | 'restuple' | 'string' | 'integer' | 'atom' }
+  | { name: string; type: 'list'; element: ResultSpec }
+  | { name: string; type: 'tuple'; elements: ResultSpec[] };
+export type ResultType = ResultSpec['type'];
 export type Policy = 'admin' | 'user' | 'open';
-
-export interface CommandResult {
-  name: string;
-  type: ResultType;
-}
 
 export interface Command {
   name: string;
   desc: string;
   args: [string, ArgType][];
-  result: CommandResult;
+  result: ResultSpec;
   policy: Policy;
   /** Whether the command changes data (every call is logged, passwords left out). */
   changes?: boolean;
@@ -28,8 +35,24 @@ export interface Command {
   run: (args: any) => unknown | Promise<unknown>;
 }
 
-/** A refused call: unknown command, missing or badly typed argument. */
-export class CommandError extends Error {}
+/**
+ * Why a call failed, which each front end maps to its own form (mod_http_api's status code,
+ * ejabberd_xmlrpc's fault, ejabberdctl's exit code): `invalid` a bad argument (400), `not_found` an
+ * account, session or item that does not exist (404), `conflict` one that already does (409),
+ * `failed` anything else (500).
+ */
+export type CommandErrorKind = 'invalid' | 'not_found' | 'conflict' | 'failed';
+
+/** A refused or failed call; `code` is ejabberd's error code for the JSON body, where it has one. */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly kind: CommandErrorKind = 'invalid',
+    readonly code = 0,
+  ) {
+    super(message);
+  }
+}
 
 const SECRET = /pass|secret/i;
 
