@@ -1,13 +1,17 @@
-import { existsSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { admin_commands } from './commands/admin.js';
+import { announce_commands } from './commands/announce_commands.js';
+import { allowing_permission } from './commands/api_permissions.js';
 import {
   type ArgType,
   CommandError,
   EjabberdCommands,
+  type ResultSpec,
   type ResultType,
 } from './commands/ejabberd_commands.js';
+import { roster_commands } from './commands/roster_commands.js';
 import type { TsjabberdServer } from './server.js';
 
 /** A command of the control socket (what ejabberdctl sends to the running node). */
@@ -25,7 +29,7 @@ export interface CommandInfo {
   name: string;
   desc: string;
   args: [string, ArgType][];
-  result: { name: string; type: ResultType };
+  result: ResultSpec;
 }
 
 export type ControlReply =
@@ -34,8 +38,12 @@ export type ControlReply =
 
 /** The registry of a server with the administrative commands. */
 export function commandsFor(server: TsjabberdServer): EjabberdCommands {
-  const commands = new EjabberdCommands(server.log);
+  const commands = new EjabberdCommands(server.log, (command, caller) =>
+    allowing_permission(server.config, command, caller),
+  );
   commands.register_commands(admin_commands(server));
+  commands.register_commands(roster_commands(server));
+  commands.register_commands(announce_commands(server));
   return commands;
 }
 
@@ -73,10 +81,18 @@ export async function startControl(
     });
     socket.on('error', () => {});
   });
-  await new Promise<void>((resolve, reject) => {
-    control.once('error', reject);
-    control.listen(file, () => resolve());
-  });
+  // Only the server's own user may reach it (ejabberdctl needs the node's Erlang cookie): the socket is
+  // created without group and other permissions (the bind happens inside listen), then checked.
+  const umask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      control.once('error', reject);
+      control.listen(file, () => resolve());
+    });
+  } finally {
+    process.umask(umask);
+  }
+  chmodSync(file, 0o600);
   control.unref();
   return control;
 }
@@ -104,7 +120,8 @@ async function answer(
     const type = commands.get_command(String(command.command))?.result.type;
     try {
       const args = typeof command.args === 'object' && command.args !== null ? command.args : {};
-      return { ok: true, result: await commands.execute(String(command.command), args), type };
+      const result = await commands.execute(String(command.command), args, { frontend: 'ejabberd_ctl' });
+      return { ok: true, result, type };
     } catch (e) {
       if (!(e instanceof CommandError)) server.log.error(`command ${command.command}: ${String(e)}`);
       return { ok: false, error: e instanceof Error ? e.message : String(e), type };

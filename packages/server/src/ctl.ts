@@ -1,8 +1,10 @@
 /**
  * `tsjabberdctl COMMAND [ARGS...]`: ejabberdctl's front end to the command registry of the running
  * server, through the control socket. Results print as ejabberdctl prints them: a rescode prints
- * nothing (exit 0 on ok, 1 on error), a list one item per line, a tuple its fields separated by tabs.
+ * nothing (exit 0 on ok, 1 on false or error), a restuple its text, a list one item per line, a tuple
+ * its fields separated by tabs; an error prints its message and exits 1.
  */
+import type { ResultSpec } from './commands/ejabberd_commands.js';
 import { type CommandInfo, call, controlPath } from './control.js';
 
 export interface CtlOutput {
@@ -14,6 +16,13 @@ const processOutput: CtlOutput = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
 };
+
+/** ejabberdctl's rendering of a result format: `users::[ username::string ]`, `{ a::string, b::integer }`. */
+export function formatSpec(spec: ResultSpec): string {
+  if (spec.type === 'list') return `${spec.name}::[ ${formatSpec(spec.element)} ]`;
+  if (spec.type === 'tuple') return `${spec.name}::{ ${spec.elements.map(formatSpec).join(', ')} }`;
+  return `${spec.name}::${spec.type}`;
+}
 
 /** `COMMAND ARG1 ARG2 ...`: how a command is called. */
 export function commandUsage(c: CommandInfo): string {
@@ -50,7 +59,7 @@ export async function ctl(socket: string, argv: string[], out: CtlOutput = proce
       }
       out.stdout(
         `  Command Name: ${c.name}\n\n  Arguments: ${c.args.map(([n, t]) => `${n}::${t}`).join('\n             ') || '(none)'}\n\n` +
-          `  Returns: ${c.result.name}::${c.result.type}\n\n  Description: ${c.desc}\n`,
+          `  Returns: ${formatSpec(c.result)}\n\n  Description: ${c.desc}\n`,
       );
       return 0;
     }
@@ -87,7 +96,8 @@ export async function ctl(socket: string, argv: string[], out: CtlOutput = proce
     return 1;
   }
   const type = command.result.type;
-  if (type === 'rescode') return 0;
+  // ejabberdctl: a rescode prints nothing and sets the exit code (check_account of a stranger exits 1).
+  if (type === 'rescode') return reply.result === false ? 1 : 0;
   if (type === 'list' && Array.isArray(reply.result)) {
     out.stdout(reply.result.map((item) => `${format(item)}\n`).join(''));
     return 0;

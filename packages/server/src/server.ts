@@ -10,8 +10,10 @@ import { ensureCertificate } from './config/certs.js';
 import type { AnyListenerConfig, ServerConfig } from './config/types.js';
 import { commandsFor } from './control.js';
 import { httpServer } from './http/ejabberd_http.js';
+import { ejabberd_xmlrpc } from './http/ejabberd_xmlrpc.js';
 import { type HttpHandler, mod_http_api } from './http/mod_http_api.js';
 import type { ServerEnv } from './modules/env.js';
+import { mod_announce } from './modules/mod_announce.js';
 import { mod_blocking } from './modules/mod_blocking.js';
 import { mod_disco } from './modules/mod_disco.js';
 import { mod_last } from './modules/mod_last.js';
@@ -113,6 +115,7 @@ export class TsjabberdServer {
     };
     const env: ServerEnv = { storage: this.storage, auth: this.auth, config: this.config };
     const known: ModuleTable = {
+      mod_announce: mod_announce(env),
       mod_blocking: mod_blocking(env),
       mod_cputime,
       mod_disco,
@@ -145,14 +148,15 @@ export class TsjabberdServer {
     if (listener.module === 'ejabberd_http') {
       const commands = commandsFor(this);
       const handlers: Record<string, HttpHandler> = {};
-      for (const path of Object.keys(listener.request_handlers))
-        handlers[path] = mod_http_api({
-          config: this.config,
-          auth: this.auth,
-          commands,
-          log: this.log,
-          maxBodySize: listener.max_body_size,
-        });
+      const ctx = {
+        config: this.config,
+        auth: this.auth,
+        commands,
+        log: this.log,
+        maxBodySize: listener.max_body_size,
+      };
+      for (const [path, handler] of Object.entries(listener.request_handlers))
+        handlers[path] = handler === 'ejabberd_xmlrpc' ? ejabberd_xmlrpc(ctx) : mod_http_api(ctx);
       http = httpServer(listener, handlers, tls);
     } else if (listener.module === 'ejabberd_service') {
       const ctx: ServiceContext = {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { accessAllows, matchAcl, shaperFor } from '../src/config/acl.js';
-import { defaultConfig } from '../src/config/defaults.js';
+import { defaultConfig, httpListenerDefaults } from '../src/config/defaults.js';
 import { ConfigError, loadConfig, parseConfig } from '../src/config/load.js';
 import type { ServerConfig } from '../src/config/types.js';
 
@@ -160,7 +160,13 @@ describe('the example file', () => {
     expect(config.source).toBe(EXAMPLE);
     expect(config.hosts).toEqual(['localhost']);
     expect(config.listen).toEqual(defaultConfig().listen);
-    expect(config.acl).toEqual({ admin: { user: ['admin@localhost'] }, blocked: { user: [] } });
+    expect(config.acl).toEqual({
+      admin: { user: ['admin@localhost'] },
+      loopback: { ip: ['127.0.0.0/8', '::1/128'] },
+      blocked: { user: [] },
+    });
+    expect(config.api_permissions).toEqual(defaultConfig().api_permissions);
+    expect(config.api_tokens).toEqual([]);
     expect(config.access_rules).toEqual({
       c2s: [
         ['deny', 'blocked'],
@@ -302,7 +308,7 @@ describe('validation errors name the option, line and column', () => {
       'listen[0].module',
       3,
       13,
-      'only ejabberd_c2s, ejabberd_service and ejabberd_http are supported so far, got "ejabberd_s2s_in"',
+      'only ejabberd_c2s, ejabberd_service, ejabberd_http and ejabberd_xmlrpc are supported so far, got "ejabberd_s2s_in"',
     );
     expectError('listen:\n  - port: 5222\n', 'listen[0]', 2, 5, 'missing module (ejabberd_c2s)');
     expectError('listen: {port: 5222}\n', 'listen', 1, 9, 'expected a list of listeners, got a mapping');
@@ -529,6 +535,7 @@ describe('config values', () => {
       friends: { server: ['example.org'] },
       everybody: { all: true },
       nobody: {},
+      loopback: { ip: ['127.0.0.0/8', '::1/128'] },
     });
     expect(config.access_rules).toEqual({
       c2s: [['allow', 'all']],
@@ -775,6 +782,356 @@ describe('ejabberd_service listeners (XEP-0114)', () => {
       6,
       17,
       /true or false/,
+    );
+  });
+});
+
+describe('ip acls', () => {
+  it('loads ip networks (a bare address is one host) and matches them only when an address is given', () => {
+    const config = parseConfig(
+      [
+        'acl:',
+        '  office: {ip: [10.1.0.0/16, "2001:db8::/32", 192.0.2.7]}',
+        '  lan: {ip: 192.168.0.0/24, user: [bob@localhost]}',
+        'access_rules:',
+        '  c2s: allow',
+        '  from_office: {allow: office}',
+      ].join('\n'),
+    );
+    expect(config.acl.office).toEqual({ ip: ['10.1.0.0/16', '2001:db8::/32', '192.0.2.7/32'] });
+    expect(config.acl.lan).toEqual({ ip: ['192.168.0.0/24'], user: ['bob@localhost'] });
+    // Predefined, since the file does not define it.
+    expect(config.acl.loopback).toEqual({ ip: ['127.0.0.0/8', '::1/128'] });
+    expect(matchAcl(config, 'office', '', '', '10.1.200.3')).toBe(true);
+    expect(matchAcl(config, 'office', '', '', '10.2.0.1')).toBe(false);
+    expect(matchAcl(config, 'office', '', '', '2001:db8:1::5')).toBe(true);
+    expect(matchAcl(config, 'office', '', '', '192.0.2.7')).toBe(true);
+    expect(matchAcl(config, 'office', '', '', '192.0.2.8')).toBe(false);
+    expect(matchAcl(config, 'office', '', '', '::ffff:10.1.0.1')).toBe(true);
+    // Existing callers pass no address: an ip entry matches nobody, other entries work as before.
+    expect(matchAcl(config, 'office', 'alice', 'localhost')).toBe(false);
+    expect(matchAcl(config, 'lan', 'bob', 'localhost')).toBe(true);
+    expect(matchAcl(config, 'lan', 'alice', 'localhost', '192.168.0.9')).toBe(true);
+    expect(matchAcl(config, 'loopback', '', '', '127.0.0.1')).toBe(true);
+    expect(matchAcl(config, 'loopback', '', '', '::1')).toBe(true);
+    expect(matchAcl(config, 'loopback', '', '', '::ffff:127.0.0.1')).toBe(true);
+    expect(matchAcl(config, 'loopback', '', '', '192.0.2.1')).toBe(false);
+    expect(matchAcl(config, 'loopback', '', '', 'not-an-ip')).toBe(false);
+    expect(accessAllows(config, 'from_office', '', '', '10.1.0.1')).toBe(true);
+    expect(accessAllows(config, 'from_office', '', '')).toBe(false);
+  });
+
+  it('a file may redefine loopback', () => {
+    const config = parseConfig('acl:\n  loopback: {ip: 127.0.0.1}\n');
+    expect(config.acl.loopback).toEqual({ ip: ['127.0.0.1/32'] });
+    expect(matchAcl(config, 'loopback', '', '', '127.0.0.2')).toBe(false);
+  });
+
+  it('bad networks are refused at their position', () => {
+    expectError(
+      'acl:\n  office:\n    ip: 10.0.0.0/33\n',
+      'acl.office.ip',
+      3,
+      9,
+      '"10.0.0.0/33" is not an IP network (such as 127.0.0.0/8, ::1/128 or a bare address)',
+    );
+    expectError(
+      'acl:\n  office:\n    ip:\n      - 10.0.0.0/8\n      - 300.1.2.3\n',
+      'acl.office.ip',
+      5,
+      9,
+      /"300.1.2.3" is not an IP network/,
+    );
+    expectError('acl:\n  office:\n    ip: "::1/129"\n', 'acl.office.ip', 3, 9, /not an IP network/);
+    expectError('acl:\n  office:\n    ip: 10.0.0.0/x\n', 'acl.office.ip', 3, 9, /not an IP network/);
+    expectError('acl:\n  office:\n    ipp: 10.0.0.0/8\n', 'acl.office.ipp', 3, 5, /did you mean "ip"/);
+  });
+});
+
+describe('api_permissions', () => {
+  it('defaults to ctl for anyone and admin accounts everywhere but start and stop', () => {
+    const config = parseConfig('hosts: [localhost]\n');
+    expect(config.api_permissions).toEqual({
+      'console commands': { from: ['ejabberd_ctl'], who: [{ kind: 'all' }], what: ['*'] },
+      'admin access': { who: [{ kind: 'acl', acl: 'admin' }], what: ['*', '!stop', '!start'] },
+    });
+  });
+
+  it("loads ejabberd's layout: from, who (all, ip, acl, user, access inline or named), what", () => {
+    const config = parseConfig(
+      [
+        'acl:',
+        '  admin: {user: [admin@localhost]}',
+        'access_rules:',
+        '  c2s: allow',
+        '  api_rule: {allow: admin}',
+        'api_permissions:',
+        '  "console commands":',
+        '    from: ejabberd_ctl',
+        '    who: all',
+        '    what: "*"',
+        '  "admin access":',
+        '    who:',
+        '      access:',
+        '        allow:',
+        '          - acl: loopback',
+        '          - acl: admin',
+        '    what:',
+        '      - "*"',
+        '      - "!stop"',
+        '      - "!start"',
+        '  "public commands":',
+        '    from: [mod_http_api, ejabberd_xmlrpc]',
+        '    who:',
+        '      ip: 127.0.0.1/8',
+        '    what:',
+        '      - status',
+        '      - connected_users_number',
+        '  "named":',
+        '    who:',
+        '      - access: api_rule',
+        '      - user: [Bob@Localhost]',
+        '      - admin',
+        '    what: [status]',
+      ].join('\n'),
+    );
+    expect(Object.keys(config.api_permissions)).toEqual([
+      'console commands',
+      'admin access',
+      'public commands',
+      'named',
+    ]);
+    expect(config.api_permissions['console commands']).toEqual({
+      from: ['ejabberd_ctl'],
+      who: [{ kind: 'all' }],
+      what: ['*'],
+    });
+    expect(config.api_permissions['admin access']).toEqual({
+      who: [
+        {
+          kind: 'access',
+          rules: [
+            {
+              verdict: 'allow',
+              who: [
+                { kind: 'acl', acl: 'loopback' },
+                { kind: 'acl', acl: 'admin' },
+              ],
+            },
+          ],
+        },
+      ],
+      what: ['*', '!stop', '!start'],
+    });
+    expect(config.api_permissions['public commands']).toEqual({
+      from: ['mod_http_api', 'ejabberd_xmlrpc'],
+      who: [{ kind: 'ip', ip: '127.0.0.1/8' }],
+      what: ['status', 'connected_users_number'],
+    });
+    expect(config.api_permissions.named).toEqual({
+      who: [
+        { kind: 'access', rule: 'api_rule' },
+        { kind: 'user', user: 'bob@localhost' },
+        { kind: 'acl', acl: 'admin' },
+      ],
+      what: ['status'],
+    });
+  });
+
+  it('adds "console commands" when the file has none, as ejabberd does; accepts the old list layout', () => {
+    const config = parseConfig(
+      'acl:\n  admin: {user: [admin]}\napi_permissions:\n  "admin access":\n    - who:\n      - admin\n    - what:\n      - "*"\n',
+    );
+    expect(config.api_permissions).toEqual({
+      'console commands': { from: ['ejabberd_ctl'], who: [{ kind: 'all' }], what: ['*'] },
+      'admin access': { who: [{ kind: 'acl', acl: 'admin' }], what: ['*'] },
+    });
+  });
+
+  it('refuses oauth, command tags, unknown front ends and undefined names, at their position', () => {
+    const perm = (body: string) => `api_permissions:\n  p:\n${body}`;
+    expectError(
+      perm('    who:\n      oauth:\n        scope: ejabberd:admin\n    what: "*"\n'),
+      'api_permissions.p.who.oauth',
+      4,
+      7,
+      'oauth is not supported (tsjabberd has no OAuth tokens); use api_tokens, or user, acl or access with HTTP Basic auth',
+    );
+    expectError(
+      perm('    who: all\n    what: "[tag:accounts]"\n'),
+      'api_permissions.p.what',
+      4,
+      11,
+      /^command tags \(\[tag:accounts\]\) are not supported/,
+    );
+    expectError(
+      perm('    from: ejabberd_web_admin\n    who: all\n    what: "*"\n'),
+      'api_permissions.p.from',
+      3,
+      11,
+      'unknown front end "ejabberd_web_admin"; expected ejabberd_ctl, mod_http_api, ejabberd_xmlrpc',
+    );
+    expectError(
+      perm('    who: {acl: admins}\n    what: "*"\n'),
+      'api_permissions.p.who.acl',
+      3,
+      16,
+      'acl "admins" is not defined (define it under acl:, or use all or none)',
+    );
+    expectError(
+      perm('    who: {access: api}\n    what: "*"\n'),
+      'api_permissions.p.who.access',
+      3,
+      19,
+      'access rule "api" is not defined (define it under access_rules:, or use all or none)',
+    );
+    expectError(
+      perm('    who: {ip: 127.0.0.1/40}\n    what: "*"\n'),
+      'api_permissions.p.who.ip',
+      3,
+      15,
+      /not an IP network/,
+    );
+    expectError(
+      perm('    who: {access: {permit: all}}\n    what: "*"\n'),
+      'api_permissions.p.who.access',
+      3,
+      20,
+      'expected allow or deny, got "permit"',
+    );
+    expectError(perm('    what: "*"\n'), 'api_permissions.p', 2, 3, /^missing who/);
+    expectError(perm('    who: all\n'), 'api_permissions.p', 2, 3, /^missing what/);
+    expectError(
+      perm('    who: all\n    what: "*"\n    where: here\n'),
+      'api_permissions.p.where',
+      5,
+      5,
+      /^unknown option "where"/,
+    );
+    expectError(
+      perm('    who: all\n    what: "st op"\n'),
+      'api_permissions.p.what',
+      4,
+      11,
+      /not a command name/,
+    );
+  });
+});
+
+describe('api_tokens', () => {
+  it('loads tokens and the accounts they act as (prepared)', () => {
+    const config = parseConfig(
+      [
+        'hosts: [example.org]',
+        'api_tokens:',
+        '  - token: "0123456789abcdefghij"',
+        '    user: Admin@Example.ORG',
+        '  - {token: "another-secret-of-enough-length", user: ops@example.org}',
+      ].join('\n'),
+    );
+    expect(config.api_tokens).toEqual([
+      { token: '0123456789abcdefghij', user: { luser: 'admin', lserver: 'example.org' } },
+      { token: 'another-secret-of-enough-length', user: { luser: 'ops', lserver: 'example.org' } },
+    ]);
+    expect(parseConfig('').api_tokens).toEqual([]);
+  });
+
+  it('refuses short or repeated tokens, and accounts not served here', () => {
+    expectError(
+      'api_tokens:\n  - token: short\n    user: admin@localhost\n',
+      'api_tokens[0].token',
+      2,
+      12,
+      'too short (5 characters); use at least 20, such as the output of "openssl rand -hex 32"',
+    );
+    expectError(
+      'api_tokens:\n  - token: "0123456789abcdefghij"\n    user: admin@elsewhere.test\n',
+      'api_tokens[0].user',
+      3,
+      11,
+      'elsewhere.test is not served here (hosts: localhost)',
+    );
+    expectError(
+      'api_tokens:\n  - token: "0123456789abcdefghij"\n    user: admin\n',
+      'api_tokens[0].user',
+      3,
+      11,
+      '"admin" is not an account (user@host)',
+    );
+    expectError(
+      'api_tokens:\n  - {token: "0123456789abcdefghij", user: a@localhost}\n  - {token: "0123456789abcdefghij", user: b@localhost}\n',
+      'api_tokens[1].token',
+      3,
+      13,
+      'the same token as api_tokens[0]',
+    );
+    expectError('api_tokens:\n  - token: "0123456789abcdefghij"\n', 'api_tokens[0]', 2, 5, /^missing user/);
+    expectError('api_tokens:\n  - user: a@localhost\n', 'api_tokens[0]', 2, 5, /^missing token/);
+  });
+});
+
+describe('XML-RPC listeners', () => {
+  it('request_handlers may name ejabberd_xmlrpc next to mod_http_api', () => {
+    const config = parseConfig(
+      [
+        'listen:',
+        '  - port: 5280',
+        '    ip: 127.0.0.1',
+        '    module: ejabberd_http',
+        '    request_handlers:',
+        '      /api: mod_http_api',
+        '      /xmlrpc/: ejabberd_xmlrpc',
+      ].join('\n'),
+    );
+    expect(config.listen[0]).toMatchObject({
+      module: 'ejabberd_http',
+      port: 5280,
+      ip: '127.0.0.1',
+      request_handlers: { '/api': 'mod_http_api', '/xmlrpc': 'ejabberd_xmlrpc' },
+    });
+    expectError(
+      'listen:\n  - port: 5280\n    module: ejabberd_http\n    request_handlers:\n      /ws: ejabberd_http_ws\n',
+      'listen[0].request_handlers./ws',
+      5,
+      12,
+      'only mod_http_api and ejabberd_xmlrpc are supported, got "ejabberd_http_ws"',
+    );
+  });
+
+  it("ejabberd's standalone ejabberd_xmlrpc listener becomes an HTTP listener serving / with it", () => {
+    const config = parseConfig(
+      'listen:\n  - port: 4560\n    ip: "::1"\n    module: ejabberd_xmlrpc\n    max_body_size: 65536\n',
+    );
+    expect(config.listen).toEqual([
+      {
+        ...httpListenerDefaults(),
+        port: 4560,
+        ip: '::1',
+        module: 'ejabberd_http',
+        max_body_size: 65536,
+        request_handlers: { '/': 'ejabberd_xmlrpc' },
+      },
+    ]);
+    expect(
+      parseConfig('listen:\n  - {port: 4560, module: ejabberd_xmlrpc, tls: true}\n').listen[0],
+    ).toMatchObject({
+      module: 'ejabberd_http',
+      tls: true,
+      request_handlers: { '/': 'ejabberd_xmlrpc' },
+    });
+    expectError(
+      'listen:\n  - port: 4560\n    module: ejabberd_xmlrpc\n    access_commands: {}\n',
+      'listen[0].access_commands',
+      4,
+      5,
+      /^unknown option "access_commands"/,
+    );
+    expectError(
+      'listen:\n  - port: 4560\n    module: ejabberd_xmlrpc\n    request_handlers: {/: ejabberd_xmlrpc}\n',
+      'listen[0].request_handlers',
+      4,
+      5,
+      /^unknown option "request_handlers"/,
     );
   });
 });

@@ -7,7 +7,6 @@ import { nameprep, nodeprep, parse } from '@tsjabberd/jid';
 import { cdata, element, type XmlElement } from '@tsjabberd/xml-stanza';
 import { parse_element } from '@tsjabberd/xml-stream';
 import type { TsjabberdServer } from '../server.js';
-import type { Ask, RosterItem, Subscription } from '../storage/storage.js';
 import { type Command, CommandError, type ResultSpec } from './ejabberd_commands.js';
 
 const started = Date.now();
@@ -264,6 +263,8 @@ export function admin_commands(server: TsjabberdServer): Command[] {
         ['user', 'binary'],
         ['host', 'binary'],
       ],
+      // mod_xmlrpc's document names the host `server`.
+      args_rename: { server: 'host' },
       result: { name: 'resources', type: 'list', element: { name: 'resource', type: 'string' } },
       policy: 'admin',
       run: ({ user, host }: { user: string; host: string }) =>
@@ -427,6 +428,8 @@ export function admin_commands(server: TsjabberdServer): Command[] {
         ['user', 'binary'],
         ['host', 'binary'],
       ],
+      // mod_xmlrpc's document names the host `server`.
+      args_rename: { server: 'host' },
       result: {
         name: 'presence',
         type: 'tuple',
@@ -470,98 +473,11 @@ export function admin_commands(server: TsjabberdServer): Command[] {
         return true;
       },
     },
-    {
-      name: 'get_roster',
-      desc: 'Get list of contacts in a local user roster',
-      args: [
-        ['user', 'binary'],
-        ['host', 'binary'],
-      ],
-      result: {
-        name: 'contacts',
-        type: 'list',
-        element: {
-          name: 'contact',
-          type: 'tuple',
-          elements: [
-            { name: 'jid', type: 'string' },
-            { name: 'nick', type: 'string' },
-            { name: 'subscription', type: 'string' },
-            { name: 'ask', type: 'string' },
-            { name: 'group', type: 'string' },
-          ],
-        },
-      },
-      policy: 'admin',
-      run: async ({ user, host }: { user: string; host: string }) => {
-        await needUser(user, host);
-        const items = await server.storage.roster.get(nodeprep(user), nameprep(host));
-        return items.map((i) => ({
-          jid: i.jid,
-          nick: i.name,
-          subscription: i.subscription,
-          ask: i.ask,
-          group: i.groups.join(';'),
-        }));
-      },
-    },
-    {
-      name: 'add_rosteritem',
-      desc: 'Add an item to a user\'s roster (groups separated by ";")',
-      args: [
-        ['localuser', 'binary'],
-        ['localhost', 'binary'],
-        ['user', 'binary'],
-        ['host', 'binary'],
-        ['nick', 'binary'],
-        ['group', 'binary'],
-        ['subs', 'binary'],
-      ],
-      result: { name: 'res', type: 'rescode' },
-      policy: 'admin',
-      changes: true,
-      run: async (a: Record<string, string>) => {
-        await needUser(a.localuser, a.localhost);
-        if (!['none', 'to', 'from', 'both'].includes(a.subs))
-          throw new CommandError(`add_rosteritem: subs must be none, to, from or both, not ${a.subs}`);
-        const contact = jidArg('user', `${a.user}@${a.host}`).bare().toString();
-        const item: RosterItem = {
-          jid: contact,
-          name: a.nick,
-          subscription: a.subs as Subscription,
-          ask: 'none' as Ask,
-          groups: [...new Set(a.group.split(';').filter((g) => g !== ''))],
-          askMessage: '',
-          approved: false,
-        };
-        await server.storage.roster.put(nodeprep(a.localuser), nameprep(a.localhost), item);
-        return true;
-      },
-    },
-    {
-      name: 'delete_rosteritem',
-      desc: "Delete an item from a user's roster",
-      args: [
-        ['localuser', 'binary'],
-        ['localhost', 'binary'],
-        ['user', 'binary'],
-        ['host', 'binary'],
-      ],
-      result: { name: 'res', type: 'rescode' },
-      policy: 'admin',
-      changes: true,
-      run: async (a: Record<string, string>) => {
-        await needUser(a.localuser, a.localhost);
-        const contact = jidArg('user', `${a.user}@${a.host}`).bare().toString();
-        const v = await server.storage.roster.remove(nodeprep(a.localuser), nameprep(a.localhost), contact);
-        if (v === undefined) throw new CommandError(`${contact} is not in the roster`, 'not_found');
-        return true;
-      },
-    },
   ];
 }
 
-function jidArg(name: string, value: string) {
+/** `value` parsed as a JID; a CommandError (invalid) naming the argument otherwise. */
+export function jidArg(name: string, value: string) {
   try {
     return parse(value);
   } catch {
@@ -570,7 +486,7 @@ function jidArg(name: string, value: string) {
 }
 
 /** The text of a presence's `show` or `status` child, '' when it has none. */
-function presenceText(presence: XmlElement, name: string): string {
+export function presenceText(presence: XmlElement, name: string): string {
   const child = presence[3].find((c): c is XmlElement => c[0] === 'xmlelement' && c[1] === name);
   return child === undefined ? '' : child[3].map((c) => (c[0] === 'xmlcdata' ? c[1] : '')).join('');
 }

@@ -4,6 +4,7 @@
  * checks every argument before running it.
  */
 import type { Logger } from '@tsjabberd/router';
+import type { Caller } from './api_permissions.js';
 
 /** ejabberd's argument types. */
 export type ArgType = 'binary' | 'string' | 'integer' | 'atom';
@@ -29,6 +30,11 @@ export interface Command {
   args: [string, ArgType][];
   result: ResultSpec;
   policy: Policy;
+  /**
+   * Old argument names still accepted, old → current (ejabberd's args_rename): mod_xmlrpc's
+   * documents call `host` `server`.
+   */
+  args_rename?: Record<string, string>;
   /** Whether the command changes data (every call is logged, passwords left out). */
   changes?: boolean;
   // biome-ignore lint/suspicious/noExplicitAny: each command's function takes its own argument types
@@ -39,9 +45,9 @@ export interface Command {
  * Why a call failed, which each front end maps to its own form (mod_http_api's status code,
  * ejabberd_xmlrpc's fault, ejabberdctl's exit code): `invalid` a bad argument (400), `not_found` an
  * account, session or item that does not exist (404), `conflict` one that already does (409),
- * `failed` anything else (500).
+ * `failed` anything else (500), `forbidden` a caller api_permissions refuses (401 or 403).
  */
-export type CommandErrorKind = 'invalid' | 'not_found' | 'conflict' | 'failed';
+export type CommandErrorKind = 'invalid' | 'not_found' | 'conflict' | 'failed' | 'forbidden';
 
 /** A refused or failed call; `code` is ejabberd's error code for the JSON body, where it has one. */
 export class CommandError extends Error {
@@ -56,10 +62,34 @@ export class CommandError extends Error {
 
 const SECRET = /pass|secret/i;
 
+/** An argument missing or of the wrong type (each front end reports it its own way). */
+export class ArgumentError extends CommandError {
+  constructor(
+    message: string,
+    readonly argument: string,
+    readonly problem: 'missing' | 'type',
+  ) {
+    super(message, 'invalid', 10);
+  }
+}
+
+/** Which api_permissions entry lets `caller` run `command`; undefined refuses. */
+export type AccessCheck = (command: string, caller: Caller) => string | undefined;
+
+/** Who made a call, as the logs name it: `admin@localhost via mod_http_api from 127.0.0.1`. */
+export function describe_caller(caller: Caller): string {
+  const who = caller.user === undefined ? 'anonymous' : `${caller.user.luser}@${caller.user.lserver}`;
+  return `${who} via ${caller.frontend}${caller.ip === undefined ? '' : ` from ${caller.ip}`}`;
+}
+
 export class EjabberdCommands {
   private readonly commands = new Map<string, Command>();
 
-  constructor(private readonly log?: Logger) {}
+  /** `access` is api_permissions; without it every call is allowed (in-process use, tests). */
+  constructor(
+    private readonly log?: Logger,
+    private readonly access?: AccessCheck,
+  ) {}
 
   register_commands(commands: Command[]): void {
     for (const c of commands) this.commands.set(c.name, c);
@@ -78,16 +108,30 @@ export class EjabberdCommands {
     return [...this.commands.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** Checks the arguments, runs the command, logs it when it changes data. */
-  async execute(name: string, args: Record<string, unknown>): Promise<unknown> {
+  /**
+   * ejabberd_commands:execute_command: checks that `caller` may run the command (api_permissions),
+   * checks the arguments, runs it, and logs it with its caller when it changes data.
+   */
+  async execute(name: string, args: Record<string, unknown>, caller?: Caller): Promise<unknown> {
     const command = this.commands.get(name);
-    if (command === undefined) throw new CommandError(`Unknown command ${name}`);
+    if (command === undefined) throw new CommandError(`Unknown command ${name}`, 'not_found', 40);
+    if (caller !== undefined && this.access !== undefined && this.access(name, caller) === undefined) {
+      this.log?.warning(
+        `command ${name} refused to ${describe_caller(caller)}: no api_permissions entry allows it`,
+      );
+      throw new CommandError(
+        'AccessRules: Account does not have the right to perform the operation.',
+        'forbidden',
+        32,
+      );
+    }
     const checked = check_args(command, args);
     if (command.changes && this.log !== undefined) {
       const shown = command.args.map(
         ([n]) => `${n}=${SECRET.test(n) ? '*****' : JSON.stringify(checked[n])}`,
       );
-      this.log.info(`command ${name} ${shown.join(' ')}`);
+      const by = caller === undefined ? '' : ` by ${describe_caller(caller)}`;
+      this.log.info(`command ${name}${by}: ${shown.join(' ')}`);
     }
     return command.run(checked);
   }
@@ -97,25 +141,36 @@ export class EjabberdCommands {
 export function check_args(command: Command, args: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, type] of command.args) {
-    const value = args[name];
+    const value = Object.hasOwn(args, name) ? args[name] : renamed(command, args, name);
     if (value === undefined || value === null)
-      throw new CommandError(`${command.name}: missing argument ${name} (${type})`);
+      throw new ArgumentError(`${command.name}: missing argument ${name} (${type})`, name, 'missing');
     if (type === 'integer') {
       const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
       if (typeof n !== 'number' || !Number.isSafeInteger(n))
-        throw new CommandError(
+        throw new ArgumentError(
           `${command.name}: argument ${name} must be an integer, got ${JSON.stringify(value)}`,
+          name,
+          'type',
         );
       out[name] = n;
     } else {
       if (typeof value !== 'string')
-        throw new CommandError(
+        throw new ArgumentError(
           `${command.name}: argument ${name} must be a ${type}, got ${JSON.stringify(value)}`,
+          name,
+          'type',
         );
       out[name] = value;
     }
   }
   return out;
+}
+
+/** The value given under an old name of argument `name` (args_rename). */
+function renamed(command: Command, args: Record<string, unknown>, name: string): unknown {
+  for (const [old, current] of Object.entries(command.args_rename ?? {}))
+    if (current === name && Object.hasOwn(args, old)) return args[old];
+  return undefined;
 }
 
 /** ejabberdctl's usage line of a command. */

@@ -1,3 +1,4 @@
+import { BlockList, isIP } from 'node:net';
 import type { ServerConfig, ShaperConfig } from './types.js';
 
 /** `record[key]` when it is the record's own entry (never `constructor` and the like from the prototype). */
@@ -6,18 +7,70 @@ function own<T>(record: Record<string, T>, key: string): T | undefined {
 }
 
 /**
- * ejabberd's acl:match_acl: does the named acl match `user@host`? `all` and `none` are built in; an
- * undefined acl matches nobody. `user` and `host` are the prepared localpart and domainpart
- * (`Jid.luser`, `Jid.lserver`), as the loader prepares the acl's entries; `user` is `''` for a server.
- * An acl `user` entry without `@` matches that user on any of the served hosts.
+ * A network in ejabberd's acl `ip` syntax (`127.0.0.0/8`, `::1/128`, or a bare address: /32 or /128),
+ * or undefined when `text` is not one.
  */
-export function matchAcl(config: ServerConfig, acl: string, user: string, host: string): boolean {
+export function parseCidr(
+  text: string,
+): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
+  const slash = text.indexOf('/');
+  const address = slash < 0 ? text : text.slice(0, slash);
+  const version = isIP(address);
+  if (version === 0) return undefined;
+  const max = version === 4 ? 32 : 128;
+  let prefix = max;
+  if (slash >= 0) {
+    const bits = text.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(bits) || Number(bits) > max) return undefined;
+    prefix = Number(bits);
+  }
+  return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+}
+
+/** The BlockList of each acl's `ip` networks, built on first use. */
+const networks = new WeakMap<readonly string[], BlockList>();
+
+/**
+ * Is `ip` in one of `cidrs` (`address/prefix`)? IPv4-mapped IPv6 addresses (`::ffff:127.0.0.1`, what
+ * Node reports on a dual-stack socket) match IPv4 networks; an invalid address matches nothing.
+ */
+export function ipInNetworks(cidrs: readonly string[], ip: string): boolean {
+  const address = ip.replace(/%.*$/, '');
+  const version = isIP(address);
+  if (version === 0) return false;
+  let list = networks.get(cidrs);
+  if (list === undefined) {
+    list = new BlockList();
+    for (const cidr of cidrs) {
+      const net = parseCidr(cidr);
+      if (net !== undefined) list.addSubnet(net.address, net.prefix, net.family);
+    }
+    networks.set(cidrs, list);
+  }
+  return list.check(address, version === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * ejabberd's acl:match_acl: does the named acl match `user@host` (connecting from `ip`)? `all` and
+ * `none` are built in; an undefined acl matches nobody. `user` and `host` are the prepared localpart
+ * and domainpart (`Jid.luser`, `Jid.lserver`), as the loader prepares the acl's entries; `user` is `''`
+ * for a server, and both are `''` for a caller that did not authenticate. An acl `user` entry without
+ * `@` matches that user on any of the served hosts. An `ip` entry matches only when `ip` is given.
+ */
+export function matchAcl(
+  config: ServerConfig,
+  acl: string,
+  user: string,
+  host: string,
+  ip?: string,
+): boolean {
   if (acl === 'all') return true;
   if (acl === 'none') return false;
   const spec = own(config.acl, acl);
   if (spec === undefined) return false;
   if (spec.all === true) return true;
-  if (spec.server?.includes(host)) return true;
+  if (ip !== undefined && spec.ip !== undefined && ipInNetworks(spec.ip, ip)) return true;
+  if (host !== '' && spec.server?.includes(host)) return true;
   if (user === '' || spec.user === undefined) return false;
   return spec.user.some((entry) =>
     entry.includes('@') ? entry === `${user}@${host}` : entry === user && config.hosts.includes(host),
@@ -25,17 +78,23 @@ export function matchAcl(config: ServerConfig, acl: string, user: string, host: 
 }
 
 /**
- * ejabberd's acl:match_rule for an access rule: the verdict of the first rule whose acl matches,
- * `deny` when none does. The rule names `all` (allow) and `none` (deny) are built in; an undefined
- * rule denies.
+ * ejabberd's acl:match_rule for an access rule: the verdict of the first rule whose acl matches
+ * `user@host` (from `ip`, when given), `deny` when none does. The rule names `all` (allow) and `none`
+ * (deny) are built in; an undefined rule denies.
  */
-export function accessAllows(config: ServerConfig, rule: string, user: string, host: string): boolean {
+export function accessAllows(
+  config: ServerConfig,
+  rule: string,
+  user: string,
+  host: string,
+  ip?: string,
+): boolean {
   if (rule === 'all') return true;
   if (rule === 'none') return false;
   const rules = own(config.access_rules, rule);
   if (rules === undefined) return false;
   for (const [verdict, acl] of rules) {
-    if (matchAcl(config, acl, user, host)) return verdict === 'allow';
+    if (matchAcl(config, acl, user, host, ip)) return verdict === 'allow';
   }
   return false;
 }

@@ -1,4 +1,6 @@
 import type {
+  AclConfig,
+  ApiPermission,
   HttpListenerConfig,
   ListenerConfig,
   ServerConfig,
@@ -113,6 +115,36 @@ export function defaultModules(): Record<string, Record<string, unknown>> {
 }
 
 /**
+ * The acls every configuration has unless it defines them itself: `loopback` (127.0.0.0/8 and ::1/128),
+ * as ejabberd's example config defines it, for `api_permissions` and access rules.
+ */
+export function predefinedAcls(): Record<string, AclConfig> {
+  return { loopback: { ip: ['127.0.0.0/8', '::1/128'] } };
+}
+
+/**
+ * ejabberd's `console commands` entry: every command from ejabberdctl, for anyone (who can run
+ * ejabberdctl can read the data files anyway). Added to a configured `api_permissions` that has no
+ * entry of this name, as ejabberd does.
+ */
+export function consoleCommandsPermission(): ApiPermission {
+  return { from: ['ejabberd_ctl'], who: [{ kind: 'all' }], what: ['*'] };
+}
+
+/**
+ * `api_permissions` when the config has none: ejabberd's built-in default plus its console entry.
+ * `console commands` (ejabberdctl: everything, for anyone) and `admin access` (every front end: every
+ * command but start and stop, for authenticated accounts of the `admin` acl). Over HTTP this means
+ * credentials are always needed: loopback without credentials is an option to configure, not a default.
+ */
+export function defaultApiPermissions(): Record<string, ApiPermission> {
+  return {
+    'console commands': consoleCommandsPermission(),
+    'admin access': { who: [{ kind: 'acl', acl: 'admin' }], what: ['*', '!stop', '!start'] },
+  };
+}
+
+/**
  * The embedded configuration `npm start` runs on without a config file, and the value of every
  * top-level key a config file leaves out: host `localhost`, c2s on 5222 with STARTTLS, a self-signed
  * certificate generated in `./data` (certfiles empty), accounts in `./data`.
@@ -130,8 +162,10 @@ export function defaultConfig(): ServerConfig {
     auth_password_format: 'scram',
     shaper: defaultShapers(),
     shaper_rules: { c2s_shaper: [['normal', 'all']] },
-    acl: {},
+    acl: predefinedAcls(),
     access_rules: { c2s: [['allow', 'all']] },
+    api_permissions: defaultApiPermissions(),
+    api_tokens: [],
     modules: defaultModules(),
     data_dir: DEFAULT_DATA_DIR,
   };

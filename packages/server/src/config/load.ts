@@ -3,18 +3,27 @@ import { isIP } from 'node:net';
 import { nameprep, nodeprep } from '@tsjabberd/jid';
 import type { LogLevel } from '@tsjabberd/router';
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { parseCidr } from './acl.js';
 import {
+  consoleCommandsPermission,
   DEFAULT_MAX_FSM_QUEUE,
   DEFAULT_NEGOTIATION_TIMEOUT,
   defaultConfig,
   httpListenerDefaults,
   listenerDefaults,
+  predefinedAcls,
   serviceListenerDefaults,
 } from './defaults.js';
 import type {
   AccessRule,
   AclConfig,
   AnyListenerConfig,
+  ApiAccessRule,
+  ApiFrontend,
+  ApiPermission,
+  ApiToken,
+  ApiWho,
+  HttpHandlerModule,
   HttpListenerConfig,
   ListenerConfig,
   ServerConfig,
@@ -62,6 +71,8 @@ const TOP_LEVEL = [
   'acl',
   'access_rules',
   'shaper_rules',
+  'api_permissions',
+  'api_tokens',
   'modules',
 ] as const;
 
@@ -99,11 +110,32 @@ const SERVICE_LISTENER_KEYS = [
 /** The options of an `ejabberd_http` listener. */
 const HTTP_LISTENER_KEYS = ['port', 'ip', 'module', 'tls', 'request_handlers', 'max_body_size'] as const;
 
+/**
+ * The options of ejabberd's old standalone `ejabberd_xmlrpc` listener, loaded as an `ejabberd_http`
+ * listener whose handler for `/` is ejabberd_xmlrpc.
+ */
+const XMLRPC_LISTENER_KEYS = ['port', 'ip', 'module', 'tls', 'max_body_size'] as const;
+
 /** The request handlers an `ejabberd_http` listener may serve. */
-const HTTP_HANDLERS = ['mod_http_api'];
+const HTTP_HANDLERS: readonly HttpHandlerModule[] = ['mod_http_api', 'ejabberd_xmlrpc'];
 
 /** The listener modules tsjabberd has. */
-const LISTENER_MODULES = ['ejabberd_c2s', 'ejabberd_service', 'ejabberd_http'];
+const LISTENER_MODULES = ['ejabberd_c2s', 'ejabberd_service', 'ejabberd_http', 'ejabberd_xmlrpc'];
+
+/** The front ends an `api_permissions` entry's `from` may name. */
+const API_FRONTENDS: readonly ApiFrontend[] = ['ejabberd_ctl', 'mod_http_api', 'ejabberd_xmlrpc'];
+
+/** The options of one `api_permissions` entry. */
+const API_PERMISSION_KEYS = ['from', 'who', 'what'] as const;
+
+/** The condition types of an `api_permissions` `who` (oauth is ejabberd's, refused with a reason). */
+const API_WHO_KEYS = ['user', 'ip', 'acl', 'access'] as const;
+
+/** The options of one `api_tokens` entry. */
+const API_TOKEN_KEYS = ['token', 'user'] as const;
+
+/** The shortest `api_tokens` token accepted. */
+const MIN_TOKEN_LENGTH = 20;
 
 /** ejabberd's log levels (names and the old 0-5 numbers) mapped onto tsjabberd's four. */
 const LOG_LEVELS: Record<string, LogLevel> = {
@@ -135,7 +167,6 @@ const UNSUPPORTED_ACL = [
   'resource',
   'resource_regexp',
   'resource_glob',
-  'ip',
   'shared_group',
 ];
 
@@ -383,8 +414,36 @@ function readShapers(r: Reader, node: Node | undefined): Record<string, ShaperCo
   return out;
 }
 
+/** One network of an acl or `who` `ip` (`127.0.0.0/8`, `::1/128`, or a bare address), as `address/prefix`. */
+function readCidr(r: Reader, value: string, node: Node, key: string): string {
+  const net = parseCidr(value);
+  if (net === undefined) {
+    r.fail(
+      node,
+      key,
+      `${JSON.stringify(value)} is not an IP network (such as 127.0.0.0/8, ::1/128 or a bare address)`,
+    );
+  }
+  return `${net.address}/${net.prefix}`;
+}
+
+/** A user entry (`name` on every host, or `name@host`), prepared as the acl matcher compares it. */
+function readAclUser(r: Reader, value: string, node: Node, key: string): string {
+  const at = value.lastIndexOf('@');
+  const user = nodeprep(at < 0 ? value : value.slice(0, at));
+  if (user === 'error' || user === '') r.fail(node, key, `${JSON.stringify(value)} is not a valid user`);
+  if (at < 0) return user;
+  const host = nameprep(value.slice(at + 1));
+  if (host === 'error' || host === '')
+    r.fail(node, key, `${JSON.stringify(value)} does not end in a valid domain name`);
+  return `${user}@${host}`;
+}
+
+/**
+ * `acl`: the predefined acls (`loopback`) stay unless the file defines the same name.
+ */
 function readAcls(r: Reader, node: Node | undefined): Record<string, AclConfig> {
-  const out: Record<string, AclConfig> = {};
+  const out: Record<string, AclConfig> = predefinedAcls();
   if (r.isNull(node)) return out;
   for (const e of r.entries(node, 'acl', 'a mapping of acl names to what they match')) {
     const key = `acl.${e.name}`;
@@ -400,32 +459,26 @@ function readAcls(r: Reader, node: Node | undefined): Record<string, AclConfig> 
       continue;
     }
     const acl: AclConfig = {};
-    for (const f of r.entries(e.value, key, 'all, none, or a mapping with user and/or server')) {
+    for (const f of r.entries(e.value, key, 'all, none, or a mapping with user, server and/or ip')) {
       const fkey = `${key}.${f.name}`;
       if (f.name === 'user') {
         acl.user = r
           .stringList(f.value, fkey, 'a user ("name" on every host, or "name@host")')
-          .map(({ value, node: n }) => {
-            const at = value.lastIndexOf('@');
-            const user = nodeprep(at < 0 ? value : value.slice(0, at));
-            if (user === 'error' || user === '')
-              r.fail(n, fkey, `${JSON.stringify(value)} is not a valid user`);
-            if (at < 0) return user;
-            const host = nameprep(value.slice(at + 1));
-            if (host === 'error')
-              r.fail(n, fkey, `${JSON.stringify(value)} does not end in a valid domain name`);
-            return `${user}@${host}`;
-          });
+          .map(({ value, node: n }) => readAclUser(r, value, n, fkey));
       } else if (f.name === 'server') {
         acl.server = r.stringList(f.value, fkey, 'a domain name').map(({ value, node: n }) => {
           const host = nameprep(value);
           if (host === 'error') r.fail(n, fkey, `${JSON.stringify(value)} is not a valid domain name`);
           return host;
         });
+      } else if (f.name === 'ip') {
+        acl.ip = r
+          .stringList(f.value, fkey, 'an IP network (such as 127.0.0.0/8)')
+          .map(({ value, node: n }) => readCidr(r, value, n, fkey));
       } else if (UNSUPPORTED_ACL.includes(f.name)) {
-        r.fail(f.keyNode, fkey, `acl type "${f.name}" is not supported yet (only user and server)`);
+        r.fail(f.keyNode, fkey, `acl type "${f.name}" is not supported yet (only user, server and ip)`);
       } else {
-        r.fail(f.keyNode, fkey, unknownOption(f.name, ['user', 'server']));
+        r.fail(f.keyNode, fkey, unknownOption(f.name, ['user', 'server', 'ip']));
       }
     }
     out[e.name] = acl;
@@ -500,6 +553,208 @@ function readShaperRules(
   return out;
 }
 
+/** `acl`/`access` names an `api_permissions` entry refers to must be defined (or built in). */
+function checkDefined(
+  r: Reader,
+  names: Record<string, unknown>,
+  name: string,
+  node: Node,
+  key: string,
+  section: 'acl' | 'access_rules',
+): void {
+  if (name === 'all' || name === 'none' || Object.hasOwn(names, name)) return;
+  const what = section === 'acl' ? 'acl' : 'access rule';
+  r.fail(node, key, `${what} "${name}" is not defined (define it under ${section}:, or use all or none)`);
+}
+
+const WHO_WHAT = 'all, none, an acl name, or conditions (user, ip, acl, access)';
+
+/**
+ * An `api_permissions` `who`, or the conditions of an inline access rule: `all`, `none`, an acl name,
+ * a mapping of conditions (`user: JID`, `ip: CIDR`, `acl: name`, each also a list, and `access: rule`
+ * or inline access rules), or a list of any of these. The result matches when any condition does.
+ */
+function readWho(r: Reader, node: Node | undefined, key: string, config: ServerConfig): ApiWho[] {
+  if (isScalar(node)) {
+    const name = r.string(node, key, WHO_WHAT);
+    if (name === 'all') return [{ kind: 'all' }];
+    if (name === 'none') return [{ kind: 'none' }];
+    checkDefined(r, config.acl, name, node, key, 'acl');
+    return [{ kind: 'acl', acl: name }];
+  }
+  if (isSeq(node)) {
+    return r.items(node, key, WHO_WHAT).flatMap((item, i) => readWho(r, item, `${key}[${i}]`, config));
+  }
+  const out: ApiWho[] = [];
+  for (const f of r.entries(node, key, WHO_WHAT)) {
+    const fkey = `${key}.${f.name}`;
+    if (f.name === 'user') {
+      for (const u of r.stringList(f.value, fkey, 'an account ("user@host", or "user" on every host)'))
+        out.push({ kind: 'user', user: readAclUser(r, u.value, u.node, fkey) });
+    } else if (f.name === 'ip') {
+      for (const n of r.stringList(f.value, fkey, 'an IP network (such as 127.0.0.0/8)'))
+        out.push({ kind: 'ip', ip: readCidr(r, n.value, n.node, fkey) });
+    } else if (f.name === 'acl') {
+      for (const a of r.stringList(f.value, fkey, 'an acl name')) {
+        checkDefined(r, config.acl, a.value, a.node, fkey, 'acl');
+        out.push({ kind: 'acl', acl: a.value });
+      }
+    } else if (f.name === 'access') {
+      if (isScalar(f.value)) {
+        const rule = r.string(f.value, fkey, 'an access_rules name, or rules such as "allow: admin"');
+        checkDefined(r, config.access_rules, rule, f.value, fkey, 'access_rules');
+        out.push({ kind: 'access', rule });
+      } else {
+        out.push({ kind: 'access', rules: readInlineAccess(r, f.value, fkey, config) });
+      }
+    } else if (f.name === 'oauth') {
+      r.fail(
+        f.keyNode,
+        fkey,
+        'oauth is not supported (tsjabberd has no OAuth tokens); use api_tokens, or user, acl or access with HTTP Basic auth',
+      );
+    } else {
+      r.fail(f.keyNode, fkey, unknownOption(f.name, API_WHO_KEYS));
+    }
+  }
+  return out;
+}
+
+/**
+ * An inline `access:` of a `who`: ordered rules `allow: <who>` / `deny: <who>`, as a mapping or a list
+ * of one-rule mappings (a bare `- allow` applies to all); the first whose conditions match decides.
+ */
+function readInlineAccess(
+  r: Reader,
+  node: Node | undefined,
+  key: string,
+  config: ServerConfig,
+): ApiAccessRule[] {
+  const rule = (headNode: Node, value: Node | undefined, k: string): ApiAccessRule => {
+    const verdict = r.string(headNode, k, 'allow or deny');
+    if (verdict !== 'allow' && verdict !== 'deny')
+      r.fail(headNode, k, `expected allow or deny, got ${JSON.stringify(verdict)}`);
+    const who: ApiWho[] = r.isNull(value) ? [{ kind: 'all' }] : readWho(r, value, `${k}.${verdict}`, config);
+    return { verdict, who };
+  };
+  if (isMap(node)) return r.entries(node, key).map((e) => rule(e.keyNode, e.value, key));
+  return r.items(node, key, 'access rules such as "allow: admin"').map((item, i) => {
+    const k = `${key}[${i}]`;
+    if (isScalar(item)) return rule(item, undefined, k);
+    const entries = r.entries(item, k, 'a rule such as "allow: admin"');
+    if (entries.length !== 1) r.fail(item, k, 'expected one rule per list item, such as "- allow: admin"');
+    return rule(entries[0].keyNode, entries[0].value, k);
+  });
+}
+
+/** An `api_permissions` `what`: `"*"`, command names and `"!name"` exclusions. */
+function readWhat(r: Reader, node: Node | undefined, key: string): string[] {
+  return r.stringList(node, key, 'a command name, "*" or "!name"').map(({ value, node: n }) => {
+    if (value.startsWith('['))
+      r.fail(n, key, `command tags (${value}) are not supported; list the command names, "*" or "!name"`);
+    const name = value.startsWith('!') ? value.slice(1) : value;
+    if (name !== '*' && !/^[A-Za-z0-9_]+$/.test(name))
+      r.fail(n, key, `${JSON.stringify(value)} is not a command name, "*" or "!name"`);
+    return value;
+  });
+}
+
+/**
+ * `api_permissions`, in ejabberd's layout (each entry a mapping of from, who and what, or ejabberd's
+ * older list of one-option mappings). An entry named "console commands" is added when the file has
+ * none, as ejabberd does: every command from ejabberdctl.
+ */
+function readApiPermissions(
+  r: Reader,
+  node: Node | undefined,
+  config: ServerConfig,
+): Record<string, ApiPermission> {
+  const out: Record<string, ApiPermission> = {};
+  if (!r.isNull(node)) {
+    for (const e of r.entries(
+      node,
+      'api_permissions',
+      'a mapping of permission names to {from, who, what}',
+    )) {
+      const key = `api_permissions.${e.name}`;
+      const what = 'a mapping with from, who and what';
+      const options = isSeq(e.value)
+        ? r.items(e.value, key, what).flatMap((item, i) => r.entries(item, `${key}[${i}]`, what))
+        : r.entries(e.value, key, what);
+      const fields = new Map<string, Entry>();
+      for (const f of options) {
+        if (!(API_PERMISSION_KEYS as readonly string[]).includes(f.name))
+          r.fail(f.keyNode, `${key}.${f.name}`, unknownOption(f.name, API_PERMISSION_KEYS));
+        if (fields.has(f.name)) r.fail(f.keyNode, `${key}.${f.name}`, 'given twice');
+        fields.set(f.name, f);
+      }
+      const who = fields.get('who');
+      if (who === undefined) r.fail(e.keyNode, key, 'missing who (such as who: all, or who: {acl: admin})');
+      const commands = fields.get('what');
+      if (commands === undefined) r.fail(e.keyNode, key, 'missing what (such as what: "*")');
+      const permission: ApiPermission = {
+        who: readWho(r, who.value, `${key}.who`, config),
+        what: readWhat(r, commands.value, `${key}.what`),
+      };
+      const from = fields.get('from');
+      if (from !== undefined) {
+        permission.from = r
+          .stringList(from.value, `${key}.from`, 'a front end (ejabberd_ctl, mod_http_api, ejabberd_xmlrpc)')
+          .map(({ value, node: n }) => {
+            if (!(API_FRONTENDS as readonly string[]).includes(value))
+              r.fail(
+                n,
+                `${key}.from`,
+                `unknown front end ${JSON.stringify(value)}; expected ${API_FRONTENDS.join(', ')}`,
+              );
+            return value as ApiFrontend;
+          });
+      }
+      out[e.name] = permission;
+    }
+  }
+  if (Object.hasOwn(out, 'console commands')) return out;
+  return { 'console commands': consoleCommandsPermission(), ...out };
+}
+
+/** `api_tokens`: `- {token: secret, user: account}`; tokens of at least 20 characters, accounts served here. */
+function readApiTokens(r: Reader, node: Node | undefined, hosts: readonly string[]): ApiToken[] {
+  if (r.isNull(node)) return [];
+  const out: ApiToken[] = [];
+  r.items(node, 'api_tokens', 'a list of {token, user}').forEach((item, i) => {
+    const key = `api_tokens[${i}]`;
+    const fields = new Map<string, Entry>();
+    for (const f of r.entries(item, key, 'a mapping with token and user')) {
+      if (!(API_TOKEN_KEYS as readonly string[]).includes(f.name))
+        r.fail(f.keyNode, `${key}.${f.name}`, unknownOption(f.name, API_TOKEN_KEYS));
+      fields.set(f.name, f);
+    }
+    const tokenEntry = fields.get('token');
+    if (tokenEntry === undefined) r.fail(item, key, 'missing token (a secret of at least 20 characters)');
+    const userEntry = fields.get('user');
+    if (userEntry === undefined) r.fail(item, key, 'missing user (the account the calls act as, user@host)');
+    const token = r.string(tokenEntry.value, `${key}.token`, 'a secret of at least 20 characters');
+    if (token.length < MIN_TOKEN_LENGTH)
+      r.fail(
+        tokenEntry.value,
+        `${key}.token`,
+        `too short (${token.length} characters); use at least ${MIN_TOKEN_LENGTH}, such as the output of "openssl rand -hex 32"`,
+      );
+    const other = out.findIndex((t) => t.token === token);
+    if (other >= 0) r.fail(tokenEntry.value, `${key}.token`, `the same token as api_tokens[${other}]`);
+    const jid = r.string(userEntry.value, `${key}.user`, 'an account (user@host)');
+    const at = jid.lastIndexOf('@');
+    const luser = at > 0 ? nodeprep(jid.slice(0, at)) : 'error';
+    const lserver = at > 0 ? nameprep(jid.slice(at + 1)) : 'error';
+    if (luser === 'error' || luser === '' || lserver === 'error' || lserver === '' || lserver.includes('/'))
+      r.fail(userEntry.value, `${key}.user`, `${JSON.stringify(jid)} is not an account (user@host)`);
+    if (!hosts.includes(lserver))
+      r.fail(userEntry.value, `${key}.user`, `${lserver} is not served here (hosts: ${hosts.join(', ')})`);
+    out.push({ token, user: { luser, lserver } });
+  });
+  return out;
+}
+
 function readModules(r: Reader, node: Node | undefined): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   if (r.isNull(node)) return out;
@@ -542,11 +797,14 @@ function readListener(
   const moduleNode = entries.find((e) => e.name === 'module')?.value;
   const service = isScalar(moduleNode) && moduleNode.value === 'ejabberd_service';
   const http = isScalar(moduleNode) && moduleNode.value === 'ejabberd_http';
+  const xmlrpc = isScalar(moduleNode) && moduleNode.value === 'ejabberd_xmlrpc';
   const known: readonly string[] = service
     ? SERVICE_LISTENER_KEYS
     : http
       ? HTTP_LISTENER_KEYS
-      : LISTENER_KEYS;
+      : xmlrpc
+        ? XMLRPC_LISTENER_KEYS
+        : LISTENER_KEYS;
   const fields = new Map<string, Entry>();
   for (const e of entries) {
     if (!known.includes(e.name)) {
@@ -565,12 +823,11 @@ function readListener(
     r.fail(
       moduleEntry.value,
       `${key}.module`,
-      // The XMPP listeners (the wording an existing test pins); ejabberd_http is accepted too.
-      `only ejabberd_c2s, ejabberd_service and ejabberd_http are supported so far, got ${JSON.stringify(module)}`,
+      `only ${LISTENER_MODULES.slice(0, -1).join(', ')} and ${LISTENER_MODULES.at(-1)} are supported so far, got ${JSON.stringify(module)}`,
     );
   }
   if (service) return readServiceListener(r, node, key, port, fields, inherited, servedHosts);
-  if (http) return readHttpListener(r, node, key, port, fields, inherited);
+  if (http || xmlrpc) return readHttpListener(r, node, key, port, fields, inherited, xmlrpc);
   const out: ListenerConfig = { port, ...listenerDefaults(inherited.max_stanza_size) };
   out.max_fsm_queue = inherited.max_fsm_queue;
   out.negotiation_timeout = inherited.negotiation_timeout;
@@ -730,7 +987,11 @@ function readServiceListener(
  *   module: ejabberd_http
  *   request_handlers:
  *     /api: mod_http_api
+ *     /xmlrpc: ejabberd_xmlrpc
  * ```
+ *
+ * With `xmlrpc`, ejabberd's old standalone listener (`module: ejabberd_xmlrpc` with port, ip, tls,
+ * max_body_size): served, as ejabberd does, as an HTTP listener whose handler for `/` is ejabberd_xmlrpc.
  */
 function readHttpListener(
   r: Reader,
@@ -739,30 +1000,35 @@ function readHttpListener(
   port: number,
   fields: Map<string, Entry>,
   inherited: ListenerInherited,
+  xmlrpc = false,
 ): HttpListenerConfig {
   const value = (name: string) => fields.get(name)?.value;
   const out: HttpListenerConfig = { port, ...httpListenerDefaults(inherited.max_stanza_size) };
   readCommonListener(r, key, fields, out);
   if (fields.has('max_body_size'))
     out.max_body_size = r.number(value('max_body_size'), `${key}.max_body_size`, 'a size in bytes');
+  if (xmlrpc) {
+    out.request_handlers['/'] = 'ejabberd_xmlrpc';
+    return out;
+  }
   const handlers = value('request_handlers');
   if (fields.has('request_handlers') && !r.isNull(handlers)) {
     for (const e of r.entries(handlers, `${key}.request_handlers`, 'a mapping of paths to handlers')) {
       const hkey = `${key}.request_handlers.${e.name}`;
       if (!e.name.startsWith('/')) r.fail(e.keyNode, hkey, `${JSON.stringify(e.name)} is not a path (/...)`);
       const handler = r.string(e.value, hkey, 'a request handler module');
-      if (!HTTP_HANDLERS.includes(handler))
+      if (!(HTTP_HANDLERS as readonly string[]).includes(handler))
         r.fail(
           e.value,
           hkey,
-          `only ${HTTP_HANDLERS.join(', ')} is supported, got ${JSON.stringify(handler)}`,
+          `only ${HTTP_HANDLERS.join(' and ')} are supported, got ${JSON.stringify(handler)}`,
         );
       const path = e.name.length > 1 ? e.name.replace(/\/+$/, '') : e.name;
-      out.request_handlers[path] = 'mod_http_api';
+      out.request_handlers[path] = handler as HttpHandlerModule;
     }
   }
   if (Object.keys(out.request_handlers).length === 0)
-    r.fail(node, key, 'missing request_handlers (such as /api: mod_http_api)');
+    r.fail(node, key, 'missing request_handlers (such as /api: mod_http_api or /xmlrpc: ejabberd_xmlrpc)');
   return out;
 }
 
@@ -945,6 +1211,9 @@ export function parseConfig(text: string, source?: string): ServerConfig {
       }
     }
   }
+  if (has('api_permissions'))
+    config.api_permissions = readApiPermissions(r, value('api_permissions'), config);
+  if (has('api_tokens')) config.api_tokens = readApiTokens(r, value('api_tokens'), config.hosts);
   if (has('modules')) config.modules = readModules(r, value('modules'));
 
   if (has('listen')) {

@@ -30,10 +30,17 @@ export interface ServerConfig {
   shaper: Record<string, ShaperConfig>;
   /** `shaper_rules`: name → ordered rules `[shaper name, acl name]`; the first whose acl matches applies. */
   shaper_rules: Record<string, ShaperRule[]>;
-  /** `acl`: name → the JIDs it matches. */
+  /** `acl`: name → the JIDs and IP networks it matches (`loopback` is predefined). */
   acl: Record<string, AclConfig>;
   /** `access_rules`: name → ordered rules `[allow | deny, acl name]`. */
   access_rules: Record<string, AccessRule[]>;
+  /**
+   * `api_permissions`: name → who may call which administrative commands through which front end
+   * (ejabberd_access_permissions). A call is allowed when one entry matches it. In file order.
+   */
+  api_permissions: Record<string, ApiPermission>;
+  /** tsjabberd's `api_tokens`: bearer tokens for the HTTP front ends, each acting as an account. */
+  api_tokens: ApiToken[];
   /** `modules`: module name → its options (validated by the module itself when it starts). */
   modules: Record<string, Record<string, unknown>>;
   /** Where the database and the generated certificate live (tsjabberd's own key; default `./data`). */
@@ -52,11 +59,55 @@ export interface ShaperConfig {
 export type ShaperRule = [shaper: string, acl: string];
 export type AccessRule = [verdict: 'allow' | 'deny', acl: string];
 
-/** `acl` entries: `all`, `none`, or lists of users (`user@host` or `user` on every host) and servers. */
+/**
+ * `acl` entries: `all`, `none`, or lists of users (`user@host` or `user` on every host), servers and
+ * IP networks.
+ */
 export interface AclConfig {
   all?: boolean;
   user?: string[];
   server?: string[];
+  /** `ip`: networks as `address/prefix` (`127.0.0.0/8`, `::1/128`); a bare address is a /32 or /128. */
+  ip?: string[];
+}
+
+/** The front ends that call administrative commands (ejabberd's `from` names). */
+export type ApiFrontend = 'ejabberd_ctl' | 'mod_http_api' | 'ejabberd_xmlrpc';
+
+/**
+ * One condition of an `api_permissions` entry's `who` (the entry matches when any condition does):
+ * `all`, `none`, an account (`luser@lserver`, or `luser` on every served host), an IP network
+ * (`address/prefix`), a named acl, or an access rule (a name in `access_rules`, or rules written inline).
+ */
+export type ApiWho =
+  | { kind: 'all' }
+  | { kind: 'none' }
+  | { kind: 'user'; user: string }
+  | { kind: 'ip'; ip: string }
+  | { kind: 'acl'; acl: string }
+  | { kind: 'access'; rule: string }
+  | { kind: 'access'; rules: ApiAccessRule[] };
+
+/** One rule of an inline `access:`: its verdict applies when any of its conditions matches. */
+export interface ApiAccessRule {
+  verdict: 'allow' | 'deny';
+  who: ApiWho[];
+}
+
+/** One `api_permissions` entry. */
+export interface ApiPermission {
+  /** `from`: the front ends it applies to; undefined: every front end. */
+  from?: ApiFrontend[];
+  /** `who`: the callers it allows (any condition). */
+  who: ApiWho[];
+  /** `what`: `*` (every command), command names, and `!name` exclusions. */
+  what: string[];
+}
+
+/** One `api_tokens` entry: a bearer token and the account a call made with it acts as. */
+export interface ApiToken {
+  token: string;
+  user: { luser: string; lserver: string };
 }
 
 export interface ListenerConfig {
@@ -104,16 +155,21 @@ export interface ServiceListenerConfig extends Omit<ListenerConfig, 'module'> {
 }
 
 /**
- * An `ejabberd_http` listener serving `request_handlers` (path → handler; only `mod_http_api`). It keeps
- * the c2s fields so code that walks every listener reads them alike (`starttls` is always false).
+ * An `ejabberd_http` listener serving `request_handlers` (path → handler: `mod_http_api` or
+ * `ejabberd_xmlrpc`). ejabberd's old standalone `module: ejabberd_xmlrpc` listener is loaded as one of
+ * these with `request_handlers: {'/': 'ejabberd_xmlrpc'}`. It keeps the c2s fields so code that walks
+ * every listener reads them alike (`starttls` is always false).
  */
 export interface HttpListenerConfig extends Omit<ListenerConfig, 'module'> {
   module: 'ejabberd_http';
   /** `request_handlers`: URL path prefix (such as `/api`) → handler module. */
-  request_handlers: Record<string, 'mod_http_api'>;
+  request_handlers: Record<string, HttpHandlerModule>;
   /** tsjabberd: the largest request body in bytes (default 1 MiB); a larger one gets 413. */
   max_body_size: number;
 }
+
+/** The request handlers an `ejabberd_http` listener may serve. */
+export type HttpHandlerModule = 'mod_http_api' | 'ejabberd_xmlrpc';
 
 /** One entry of `listen`: a client, component or HTTP listener, told apart by `module`. */
 export type AnyListenerConfig = ListenerConfig | ServiceListenerConfig | HttpListenerConfig;

@@ -1,15 +1,23 @@
 /**
- * mod_http_api: the REST front end of the command registry. `POST <path>/<command>` with a JSON object of
- * arguments runs the command for an admin (HTTP Basic `user@host:password`, matched by the `admin` acl)
- * and answers its result as JSON; errors answer `{"status":"error","code":N,"message":"..."}` as ejabberd.
+ * mod_http_api: the REST front end of the command registry. `POST <path>/<command>` with a JSON object
+ * of arguments (or `GET` with query parameters) runs the command when api_permissions allows the
+ * caller: anonymous, an account by HTTP Basic `user@host:password`, or a configured bearer token. The
+ * result is JSON shaped by the command's result format as ejabberd shapes it (a rescode 0 or 1, a
+ * restuple its text, a list an array, a tuple an object, a lone value `{"name": value}`); errors answer
+ * `{"status":"error","code":N,"message":"..."}` with 400, 401, 403, 404, 409, 413 or 500.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { nameprep, nodeprep } from '@tsjabberd/jid';
 import type { Logger } from '@tsjabberd/router';
 import type { EjabberdAuth } from '../auth/ejabberd_auth.js';
-import { CommandError, check_args, type EjabberdCommands } from '../commands/ejabberd_commands.js';
-import { matchAcl } from '../config/acl.js';
+import { type Caller, token_user } from '../commands/api_permissions.js';
+import {
+  CommandError,
+  type CommandErrorKind,
+  type EjabberdCommands,
+  type ResultSpec,
+} from '../commands/ejabberd_commands.js';
 import type { ServerConfig } from '../config/types.js';
+import { checkCredentials, closeAfter, peerIp, readBody, splitJid } from './request.js';
 
 export interface HttpApiContext {
   config: ServerConfig;
@@ -50,65 +58,92 @@ function error(
   reply(res, status, { status: 'error', code, message }, headers);
 }
 
-/** The body, or undefined once it exceeded `max` (413 already sent). */
-function readBody(req: IncomingMessage, res: ServerResponse, max: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > max) {
-      error(res, 413, 0, `Request body larger than ${max} bytes`, { Connection: 'close' });
-      req.pause();
-      res.on('finish', () => req.destroy());
-      resolve(undefined);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        error(res, 413, 0, `Request body larger than ${max} bytes`, { Connection: 'close' });
-        req.pause();
-        res.on('finish', () => req.destroy());
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (size <= max) resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', () => resolve(undefined));
-  });
+/** mod_http_api's answer for a result of format `spec` (format_command_result). */
+export function format_command_result(value: unknown, spec: ResultSpec): unknown {
+  switch (spec.type) {
+    case 'rescode':
+    case 'restuple':
+    case 'list':
+    case 'tuple':
+      return format_result(value, spec);
+    default:
+      // A lone integer or string is wrapped in an object named after it: {"stat": 5}.
+      return { [spec.name]: format_result(value, spec) };
+  }
 }
 
-type AuthResult = 'ok' | 'unauthorized' | 'forbidden';
+function format_result(value: unknown, spec: ResultSpec): unknown {
+  switch (spec.type) {
+    case 'rescode':
+      return value === false ? 1 : 0;
+    case 'restuple':
+      return String(value ?? '');
+    case 'integer':
+      return Number(value);
+    case 'list':
+      return (Array.isArray(value) ? value : []).map((v) => format_result(v, spec.element));
+    case 'tuple': {
+      const record = (value ?? {}) as Record<string, unknown>;
+      return Object.fromEntries(spec.elements.map((e) => [e.name, format_result(record[e.name], e)]));
+    }
+    default:
+      return String(value ?? '');
+  }
+}
 
-async function authenticate(ctx: HttpApiContext, req: IncomingMessage): Promise<AuthResult> {
+/** The HTTP status of a failed call (mod_http_api's format_error_result and exception mapping). */
+const STATUS: Record<CommandErrorKind, number> = {
+  invalid: 400,
+  not_found: 404,
+  conflict: 409,
+  failed: 500,
+  forbidden: 403,
+};
+
+/**
+ * The caller named by the Authorization header: Basic `user@host:password` or a configured bearer
+ * token; anonymous without the header (api_permissions decides what that may do); `bad` for
+ * credentials that do not check out.
+ */
+async function authenticate(ctx: HttpApiContext, req: IncomingMessage): Promise<Caller | 'bad'> {
+  const caller: Caller = { frontend: 'mod_http_api', ip: peerIp(req) };
   const header = req.headers.authorization;
-  const match = header === undefined ? null : /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-  if (match === null) return 'unauthorized';
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon === -1) return 'unauthorized';
-  const jid = decoded.slice(0, colon);
-  const password = decoded.slice(colon + 1);
-  const at = jid.lastIndexOf('@');
-  if (at <= 0) return 'unauthorized';
-  const user = nodeprep(jid.slice(0, at));
-  const host = nameprep(jid.slice(at + 1));
-  if (user === 'error' || host === 'error' || !ctx.config.hosts.includes(host)) return 'unauthorized';
-  if (!(await ctx.auth.check_password(user, host, password))) return 'unauthorized';
-  return matchAcl(ctx.config, 'admin', user, host) ? 'ok' : 'forbidden';
+  if (header === undefined) return caller;
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (basic !== null) {
+    const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const jid = colon === -1 ? undefined : splitJid(decoded.slice(0, colon));
+    if (jid === undefined) return 'bad';
+    const user = await checkCredentials(ctx.config, ctx.auth, jid[0], jid[1], decoded.slice(colon + 1));
+    return user === undefined ? 'bad' : { ...caller, user };
+  }
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (bearer !== null) {
+    const user = token_user(ctx.config, bearer[1]);
+    return user === undefined ? 'bad' : { ...caller, user };
+  }
+  return 'bad';
 }
 
 /** The handler of one `request_handlers` path. */
 export function mod_http_api(ctx: HttpApiContext): HttpHandler {
   return (req, res, command) => {
     void handle(ctx, req, res, command).catch((e) => {
-      ctx.log.error(`mod_http_api ${command}: ${String(e)}`);
+      ctx.log.error(`mod_http_api ${command}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       error(res, 500, 0, 'Internal error');
     });
   };
+}
+
+const UNAUTHORIZED = { 'WWW-Authenticate': 'Basic realm="ejabberd"' };
+
+/** The arguments of a GET: the query string's parameters (ejabberd accepts both forms). */
+function queryArgs(req: IncomingMessage): Record<string, unknown> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const args: Record<string, unknown> = {};
+  for (const [k, v] of url.searchParams) args[k] = v;
+  return args;
 }
 
 async function handle(
@@ -117,25 +152,24 @@ async function handle(
   res: ServerResponse,
   command: string,
 ): Promise<void> {
-  const peer = req.socket.remoteAddress ?? '?';
-  if (req.method !== 'POST') {
+  const peer = peerIp(req);
+  if (req.method !== 'POST' && req.method !== 'GET') {
     req.resume();
-    error(res, 405, 0, 'Only POST is supported', { Allow: 'POST' });
+    error(res, 405, 0, 'Only POST and GET are supported', { Allow: 'POST, GET' });
     return;
   }
-  const body = await readBody(req, res, ctx.maxBodySize);
-  if (body === undefined) return;
-  const verdict = await authenticate(ctx, req);
-  if (verdict === 'unauthorized') {
+  const body = await readBody(req, ctx.maxBodySize);
+  if (body === 'aborted') return;
+  if (body === 'too_large') {
+    ctx.log.warning(`mod_http_api: ${peer} sent more than ${ctx.maxBodySize} bytes calling ${command}`);
+    closeAfter(req, res);
+    error(res, 413, 0, `Request body larger than ${ctx.maxBodySize} bytes`, { Connection: 'close' });
+    return;
+  }
+  const caller = await authenticate(ctx, req);
+  if (caller === 'bad') {
     ctx.log.warning(`mod_http_api: authentication failed from ${peer} calling ${command}`);
-    error(res, 401, 10, 'You are not authorized to call this command.', {
-      'WWW-Authenticate': 'Basic realm="ejabberd"',
-    });
-    return;
-  }
-  if (verdict === 'forbidden') {
-    ctx.log.warning(`mod_http_api: a non-admin from ${peer} called ${command}`);
-    error(res, 403, 32, 'AccessRules: Account does not have the right to perform the operation.');
+    error(res, 401, 10, 'You are not authorized to call this command.', UNAUTHORIZED);
     return;
   }
   const definition = ctx.commands.get_command(command);
@@ -144,29 +178,30 @@ async function handle(
     return;
   }
   let args: unknown;
-  try {
-    args = body.trim() === '' ? {} : JSON.parse(body);
-  } catch {
-    error(res, 400, 0, 'Invalid JSON input');
-    return;
-  }
+  if (req.method === 'GET') args = queryArgs(req);
+  else
+    try {
+      args = body.trim() === '' ? {} : JSON.parse(body);
+    } catch {
+      error(res, 400, 0, 'Invalid JSON input');
+      return;
+    }
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
     error(res, 400, 0, 'The arguments must be a JSON object');
     return;
   }
-  try {
-    check_args(definition, args as Record<string, unknown>);
-  } catch (e) {
-    error(res, 400, 10, e instanceof Error ? e.message : String(e));
-    return;
-  }
   let result: unknown;
   try {
-    result = await ctx.commands.execute(command, args as Record<string, unknown>);
+    result = await ctx.commands.execute(command, args as Record<string, unknown>, caller);
   } catch (e) {
     if (!(e instanceof CommandError)) throw e;
-    error(res, 400, 1, e.message);
+    if (e.kind === 'forbidden' && caller.user === undefined) {
+      error(res, 401, 10, 'You are not authorized to call this command.', UNAUTHORIZED);
+      return;
+    }
+    if (e.kind === 'failed') ctx.log.error(`mod_http_api ${command} from ${peer}: ${e.message}`);
+    error(res, STATUS[e.kind], e.code, e.message);
     return;
   }
-  reply(res, 200, definition.result.type === 'rescode' ? 0 : (result ?? 0));
+  reply(res, 200, format_command_result(result, definition.result));
 }

@@ -8,7 +8,7 @@
  * where it stands is an `XmlRpcParseError` saying what and where. `<nil/>` (the common extension) is
  * accepted and sent for null. `<double>` decodes to a plain number, so `2.0` comes back out as `<int>`.
  */
-import type { XmlElement, XmlNode } from '@tsjabberd/xml-stanza';
+import type { XmlElement } from '@tsjabberd/xml-stanza';
 import { FORBIDDEN_CHAR } from '@tsjabberd/xml-stanza';
 import { parse_element } from '@tsjabberd/xml-stream';
 
@@ -77,7 +77,7 @@ function elements(el: XmlElement, where: string): XmlElement[] {
 /** The text of a leaf element; one holding child elements is refused. */
 function text(el: XmlElement, where: string): string {
   let out = '';
-  for (const node of el[3] as XmlNode[]) {
+  for (const node of el[3]) {
     if (node[0] === 'xmlelement') fail(where, `<${el[1]}> must not contain <${node[1]}>`);
     out += node[1];
   }
@@ -124,10 +124,18 @@ function decodeValue(value: XmlElement, where: string): XmlRpcValue {
       const s = text(el, where).trim();
       const m = DATE_TIME.exec(s);
       if (m === null) fail(where, `<dateTime.iso8601> is not YYYYMMDDTHH:MM:SS: ${show(s)}`);
-      const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+      const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number) as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
       const ms = m[7] === undefined ? 0 : Math.floor(Number(`0.${m[7]}`) * 1000);
-      const date = new Date(Date.UTC(y, mo - 1, d, h, mi, sec, ms));
-      date.setUTCFullYear(y); // Date.UTC maps years 0-99 to 1900-1999
+      const date = new Date(0);
+      date.setUTCFullYear(y, mo - 1, d); // not Date.UTC, which maps years 0-99 to 1900-1999
+      date.setUTCHours(h, mi, sec, ms);
       // Date.UTC rolls over (Feb 30 → Mar 2); a date whose fields changed did not exist.
       if (date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || h > 23 || mi > 59 || sec > 59)
         fail(where, `<dateTime.iso8601> is not a valid date: ${show(s)}`);
@@ -171,7 +179,7 @@ function decodeValue(value: XmlElement, where: string): XmlRpcValue {
 /** Reads a `<methodCall>` request body. */
 export function parse_method_call(body: string): MethodCall {
   const root = parse_element(body, PARSE_LIMITS);
-  if (root[0] === 'error') fail('', `not well-formed XML: ${root[1].reason}`);
+  if (root[0] === 'error') fail('', `XML refused: ${root[1].reason}`);
   if (root[1] !== 'methodCall') fail('', `the root element is <${root[1]}>, not <methodCall>`);
   const children = elements(root, '');
   const nameEls = children.filter((c) => c[1] === 'methodName');
@@ -194,13 +202,15 @@ export function parse_method_call(body: string): MethodCall {
 }
 
 /** Text escaped for element content; CR as a reference so XML line-end normalisation keeps it. */
-function escape(s: string): string {
+function xmlText(s: string): string {
   const bad = FORBIDDEN_CHAR.exec(s);
   if (bad !== null) {
     const code = bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
     throw new Error(`xmlrpc: string has U+${code} at index ${bad.index}, which XML 1.0 cannot carry`);
   }
-  return s.replace(/[&<>\r]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&#13;'));
+  return s.replace(/[&<>\r]/g, (c) =>
+    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&#13;',
+  );
 }
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
@@ -209,7 +219,7 @@ function encodeValue(v: XmlRpcValue, open: Set<object>): string {
   if (v === null) return '<nil/>';
   switch (typeof v) {
     case 'string':
-      return `<string>${escape(v)}</string>`;
+      return `<string>${xmlText(v)}</string>`;
     case 'boolean':
       return `<boolean>${v ? 1 : 0}</boolean>`;
     case 'number':
@@ -229,7 +239,8 @@ function encodeValue(v: XmlRpcValue, open: Set<object>): string {
       v.getUTCHours(),
     )}:${pad(v.getUTCMinutes())}:${pad(v.getUTCSeconds())}</dateTime.iso8601>`;
   }
-  if (v instanceof Uint8Array) return `<base64>${Buffer.from(v.buffer, v.byteOffset, v.length).toString('base64')}</base64>`;
+  if (v instanceof Uint8Array)
+    return `<base64>${Buffer.from(v.buffer, v.byteOffset, v.length).toString('base64')}</base64>`;
   if (open.has(v)) throw new Error('xmlrpc: a value that contains itself cannot be sent');
   open.add(v);
   let out: string;
@@ -241,7 +252,7 @@ function encodeValue(v: XmlRpcValue, open: Set<object>): string {
       throw new Error(`xmlrpc: a ${proto?.constructor?.name ?? 'object'} cannot be sent as a struct`);
     out = '<struct>';
     for (const [name, item] of Object.entries(v)) {
-      out += `<member><name>${escape(name)}</name><value>${encodeValue(item, open)}</value></member>`;
+      out += `<member><name>${xmlText(name)}</name><value>${encodeValue(item, open)}</value></member>`;
     }
     out += '</struct>';
   }

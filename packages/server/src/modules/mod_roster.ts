@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Jid, parse } from '@tsjabberd/jid';
 import {
+  type EjabberdNode,
   type GenModule,
   type Iq,
   iq_error,
@@ -133,6 +134,38 @@ function status(packet: XmlElement): string {
 
 function presence(type: string, children: XmlElement[] = []): XmlElement {
   return ['xmlelement', 'presence', type === '' ? [] : [['type', type]], children];
+}
+
+/**
+ * RFC 6121 2.1.6: a roster push of `item` (or of its removal) to every resource of `user@host` that
+ * requested the roster, with `ver` when versioning is on. mod_roster pushes with it after each change;
+ * the roster commands (ejabberd's mod_admin_extra) after theirs, as ejabberd's push_roster_item does.
+ */
+export function push_roster_item(
+  node: EjabberdNode,
+  user: string,
+  host: string,
+  item: RosterItem,
+  version: number,
+  versioning: boolean,
+  remove = false,
+): void {
+  const bare = parse(`${user}@${host}`);
+  const attrs: [string, string][] = [['xmlns', NS_ROSTER]];
+  if (versioning) attrs.push(['ver', String(version)]);
+  for (const session of node.ejabberd_sm.get_user_sessions(user, host)) {
+    if (session.info.rosterRequested !== true) continue;
+    const packet: XmlElement = [
+      'xmlelement',
+      'iq',
+      [
+        ['type', 'set'],
+        ['id', `push${randomBytes(6).toString('hex')}`],
+      ],
+      [['xmlelement', 'query', attrs, [item_to_xml(item, remove)]]],
+    ];
+    node.ejabberd_router.route(bare, session.jid, packet);
+  }
 }
 
 export function mod_roster(env: ServerEnv): GenModule<RosterOptions> {
@@ -444,22 +477,7 @@ class Roster {
 
   /** RFC 6121 2.1.6: a roster push to every interested resource of the user. */
   private push(user: string, item: RosterItem, version: number, remove = false): void {
-    const bare = this.userJid(user);
-    const attrs: [string, string][] = [['xmlns', NS_ROSTER]];
-    if (this.opts.versioning) attrs.push(['ver', String(version)]);
-    for (const session of this.ctx.node.ejabberd_sm.get_user_sessions(user, this.host)) {
-      if (session.info.rosterRequested !== true) continue;
-      const packet: XmlElement = [
-        'xmlelement',
-        'iq',
-        [
-          ['type', 'set'],
-          ['id', `push${randomBytes(6).toString('hex')}`],
-        ],
-        [['xmlelement', 'query', attrs, [item_to_xml(item, remove)]]],
-      ];
-      this.ctx.route(bare, session.jid, packet);
-    }
+    push_roster_item(this.ctx.node, user, this.host, item, version, this.opts.versioning, remove);
   }
 
   /** The current presence of each available resource of the user, to `contact`. */
