@@ -84,7 +84,9 @@ describe('ejabberd_commands: the registry', () => {
   it('change_password: the old password fails, the new one works; an unknown user is not created', async () => {
     const u = fresh();
     await commands.execute('register', { user: u, host: 'localhost', password: 'old' });
-    expect(await commands.execute('change_password', { user: u, host: 'localhost', newpass: 'new' })).toBe(true);
+    expect(await commands.execute('change_password', { user: u, host: 'localhost', newpass: 'new' })).toBe(
+      true,
+    );
     expect(await canLogin(u, 'old')).toBe(false);
     expect(await canLogin(u, 'new')).toBe(true);
     const ghost = fresh();

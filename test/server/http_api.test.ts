@@ -68,7 +68,11 @@ describe('mod_http_api', () => {
     const again = await api('register', { user: 'rest1', host: 'localhost', password: 'pw1' });
     // ejabberd's conflict: 409 with its error code, which xmpp-backends reads as "user exists".
     expect(again.status).toBe(409);
-    expect(again.json).toMatchObject({ status: 'error', code: 10090, message: expect.stringContaining('already') });
+    expect(again.json).toMatchObject({
+      status: 'error',
+      code: 10090,
+      message: expect.stringContaining('already'),
+    });
   });
 
   it('registered_users answers a JSON list', async () => {
