@@ -46,6 +46,7 @@ describe('embedded defaults', () => {
     expect(config.auth_method).toBe('internal');
     expect(config.auth_password_format).toBe('scram');
     expect(Object.keys(config.modules).sort()).toEqual([
+      'mod_announce',
       'mod_blocking',
       'mod_disco',
       'mod_last',
@@ -82,7 +83,7 @@ describe('embedded defaults', () => {
     const config = await loadConfig();
     expect(config.shaper.normal).toEqual({ rate: 3000, burst_size: 20000 });
     expect(config.shaper_rules).toEqual({ c2s_shaper: [['normal', 'all']] });
-    expect(config.access_rules).toEqual({ c2s: [['allow', 'all']] });
+    expect(config.access_rules).toEqual({ c2s: [['allow', 'all']], announce: [['allow', 'admin']] });
     expect(shaperFor(config, 'c2s_shaper', 'alice', 'localhost')).toEqual({ rate: 3000, burst_size: 20000 });
     expect(accessAllows(config, 'c2s', 'alice', 'localhost')).toBe(true);
   });
@@ -172,6 +173,7 @@ describe('the example file', () => {
         ['deny', 'blocked'],
         ['allow', 'all'],
       ],
+      announce: [['allow', 'admin']],
     });
     expect(config.shaper_rules).toEqual({
       c2s_shaper: [

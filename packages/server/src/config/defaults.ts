@@ -102,6 +102,7 @@ export function defaultListeners(maxStanzaSize: number = DEFAULT_MAX_STANZA_SIZE
  */
 export function defaultModules(): Record<string, Record<string, unknown>> {
   return {
+    mod_announce: { access: 'announce' },
     mod_blocking: {},
     mod_disco: {},
     mod_last: {},
@@ -163,7 +164,7 @@ export function defaultConfig(): ServerConfig {
     shaper: defaultShapers(),
     shaper_rules: { c2s_shaper: [['normal', 'all']] },
     acl: predefinedAcls(),
-    access_rules: { c2s: [['allow', 'all']] },
+    access_rules: { c2s: [['allow', 'all']], announce: [['allow', 'admin']] },
     api_permissions: defaultApiPermissions(),
     api_tokens: [],
     modules: defaultModules(),

@@ -1,0 +1,736 @@
+/**
+ * tsjabberdctl against a running server over its real control socket: every command of the registry
+ * run through `ctl` at least once, its output checked as ejabberdctl prints it (rescode: exit code
+ * only; restuple: its text; list: one item per line; tuple: tab-separated fields) and its effect
+ * checked over XMPP by real clients.
+ */
+import { statSync } from 'node:fs';
+import type { Server } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { get_attr_s, get_subtag, get_tag_cdata, type XmlElement } from '@tsjabberd/xml-stanza';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { EjabberdCommands } from '../../packages/server/src/commands/ejabberd_commands.js';
+import { commandsFor, controlPath, startControl } from '../../packages/server/src/control.js';
+import { ctl } from '../../packages/server/src/ctl.js';
+import { startTestServer, type TestServer } from './helpers.js';
+import { RawClient } from './raw-client.js';
+
+let t: TestServer;
+let commands: EjabberdCommands;
+let control: Server;
+let socket: string;
+const open: RawClient[] = [];
+/** Every command name `run` was asked to run (the last test checks all were). */
+const exercised = new Set<string>();
+let n = 0;
+
+beforeAll(async () => {
+  t = await startTestServer();
+  commands = commandsFor(t.server);
+  control = await startControl(t.server, commands);
+  socket = controlPath(t.dir);
+});
+afterAll(async () => {
+  control.close();
+  await t.stop();
+});
+afterEach(() => {
+  for (const c of open.splice(0)) c.close();
+});
+
+function fresh(): string {
+  return `ctl${++n}`;
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function ctlAt(file: string, argv: string[]): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const code = await ctl(file, argv, {
+    stdout: (s) => {
+      stdout += s;
+    },
+    stderr: (s) => {
+      stderr += s;
+    },
+  });
+  return { code, stdout, stderr };
+}
+
+/** `tsjabberdctl ARGS...` in process against the server's control socket. */
+async function run(...argv: string[]): Promise<Run> {
+  if (argv[0] !== undefined) exercised.add(argv[0]);
+  return ctlAt(socket, argv);
+}
+
+/** The lines of a list output (without the final newline). */
+function lines(out: string): string[] {
+  return out === '' ? [] : out.replace(/\n$/, '').split('\n');
+}
+
+/** A command that must succeed printing nothing (a rescode). */
+async function ok(...argv: string[]): Promise<void> {
+  expect(await run(...argv)).toEqual({ code: 0, stdout: '', stderr: '' });
+}
+
+async function online(user: string, password: string, resource = 'r'): Promise<RawClient> {
+  const c = await RawClient.connect(t.port);
+  open.push(c);
+  await c.login(user, password, resource);
+  return c;
+}
+
+/** A client logged in that requested its roster (so it gets roster pushes). */
+async function withRoster(user: string, password: string, resource = 'r'): Promise<RawClient> {
+  const c = await online(user, password, resource);
+  const result = await c.iq("type='get'", "<query xmlns='jabber:iq:roster'/>");
+  expect(get_attr_s('type', result[2])).toBe('result');
+  return c;
+}
+
+async function canLogin(user: string, password: string): Promise<boolean> {
+  const c = await RawClient.connect(t.port);
+  try {
+    await c.login(user, password, 'probe');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    c.close();
+  }
+}
+
+/** A fresh account made through ctl. */
+async function account(password = 'pw'): Promise<string> {
+  const u = fresh();
+  expect((await run('register', u, 'localhost', password)).code).toBe(0);
+  return u;
+}
+
+/** Polls `test` until it holds. */
+async function eventually(test: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await test())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The item of the next roster push about `jid` received after `mark`. */
+async function rosterPush(c: RawClient, mark: number, jid: string): Promise<XmlElement> {
+  const iq = await c.until(
+    () =>
+      c.elements.slice(mark).find((e) => {
+        if (e[1] !== 'iq' || get_attr_s('type', e[2]) !== 'set') return false;
+        const query = get_subtag(e, 'query');
+        if (query === false) return false;
+        const item = get_subtag(query, 'item');
+        return item !== false && get_attr_s('jid', item[2]) === jid;
+      }),
+    `a roster push of ${jid}`,
+  );
+  return get_subtag(get_subtag(iq, 'query') as XmlElement, 'item') as XmlElement;
+}
+
+/** The next message received after `mark` whose body is `body`. */
+async function messageWith(c: RawClient, mark: number, body: string): Promise<XmlElement> {
+  return c.until(
+    () =>
+      c.elements.slice(mark).find((e) => {
+        if (e[1] !== 'message') return false;
+        const b = get_subtag(e, 'body');
+        return b !== false && get_tag_cdata(b) === body;
+      }),
+    `a message "${body}"`,
+  );
+}
+
+/** The next presence from `from` received after `mark` (of `type`, '' for available). */
+async function presenceFrom(c: RawClient, mark: number, from: string, type = ''): Promise<XmlElement> {
+  return c.until(
+    () =>
+      c.elements
+        .slice(mark)
+        .find(
+          (e) =>
+            e[1] === 'presence' && get_attr_s('from', e[2]) === from && get_attr_s('type', e[2]) === type,
+        ),
+    `a presence from ${from} (type '${type}')`,
+  );
+}
+
+describe('tsjabberdctl: the control socket', () => {
+  it('is a socket only its owner may use (0600)', () => {
+    const st = statSync(socket);
+    expect(st.isSocket()).toBe(true);
+    expect(st.mode & 0o777).toBe(0o600);
+  });
+
+  it('exits 3 when no server answers at the socket path', async () => {
+    const nowhere = path.join(os.tmpdir(), `tsjabberd-none-${process.pid}-${Date.now()}`, 'tsjabberd.sock');
+    const r = await ctlAt(nowhere, ['status']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('not running');
+    expect(r.stderr).toContain(nowhere);
+  });
+});
+
+describe('tsjabberdctl: help, usage and bad calls', () => {
+  it('help lists every command with its usage and description; no command prints usage and exits 1', async () => {
+    const help = await run('help');
+    expect(help.code).toBe(0);
+    expect(help.stderr).toBe('');
+    expect(help.stdout).toMatch(/^Usage: tsjabberdctl COMMAND \[ARGS\.\.\.\]\n/);
+    for (const c of commands.list_commands()) {
+      const usage = `${c.name}${c.args.map(([a]) => ` ${a}`).join('')}`;
+      expect(help.stdout).toMatch(
+        new RegExp(`\\n  ${usage} +${c.desc.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`),
+      );
+    }
+    const bare = await run();
+    expect(bare.code).toBe(1);
+    expect(bare.stdout).toBe(help.stdout);
+  });
+
+  it('help COMMAND shows arguments with types and the nested Returns format', async () => {
+    const users = await run('help', 'registered_users');
+    expect(users.code).toBe(0);
+    expect(users.stdout).toContain('  Command Name: registered_users\n');
+    expect(users.stdout).toContain('  Arguments: host::binary\n');
+    expect(users.stdout).toContain('  Returns: users::[ username::string ]\n');
+    expect(users.stdout).toContain('  Description: List all registered users in HOST\n');
+    const roster = await run('help', 'get_roster');
+    expect(roster.stdout).toContain(
+      '  Returns: contacts::[ contact::{ jid::string, nick::string, subscription::string, ask::string, group::string } ]\n',
+    );
+    expect(roster.stdout).toContain('  Arguments: user::binary\n             host::binary\n');
+    const last = await run('help', 'set_last');
+    expect(last.stdout).toContain('timestamp::integer');
+    expect(last.stdout).toContain('  Returns: res::rescode\n');
+    const vhosts = await run('help', 'registered_vhosts');
+    expect(vhosts.stdout).toContain('  Arguments: (none)\n');
+    const stats = await run('help', 'stats');
+    expect(stats.stdout).toContain('  Returns: stat::integer\n');
+    expect(await run('help', 'no_such_thing')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'Unknown command no_such_thing\n',
+    });
+  });
+
+  it('an unknown command exits 1 with its name on stderr', async () => {
+    expect(await run('frobnicate', 'x')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'Unknown command frobnicate\n',
+    });
+  });
+
+  it('a wrong argument count exits 1 with the usage, changing nothing', async () => {
+    const u = fresh();
+    const short = await run('register', u, 'localhost');
+    expect(short).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        'Error: the command register requires 3 arguments\n  Usage: tsjabberdctl register user host password\n',
+    });
+    const long = await run('register', u, 'localhost', 'pw', 'extra');
+    expect(long.code).toBe(1);
+    expect(long.stderr).toContain('Usage: tsjabberdctl register user host password');
+    const none = await run('status', 'now');
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('requires 0 arguments');
+    expect(await t.server.auth.user_exists(u, 'localhost')).toBe(false);
+    expect(await canLogin(u, 'pw')).toBe(false);
+  });
+
+  it('an argument that fails (unknown host) exits 1 with the message on stderr, changing nothing', async () => {
+    const u = fresh();
+    expect(await run('register', u, 'nowhere.example', 'pw')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'Unknown virtual host: nowhere.example\n',
+    });
+    expect(await t.server.auth.user_exists(u, 'nowhere.example')).toBe(false);
+    expect((await run('registered_users', 'nowhere.example')).code).toBe(1);
+    expect(lines((await run('registered_users', 'localhost')).stdout)).not.toContain(u);
+    expect(await run('stats_host', 'registeredusers', 'nowhere.example')).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'Unknown virtual host: nowhere.example\n',
+    });
+    expect(await run('announce', 'nowhere.example', 'S', 'B')).toMatchObject({
+      code: 1,
+      stderr: 'Unknown virtual host: nowhere.example\n',
+    });
+  });
+
+  it('an integer argument given as text exits 1 and sets nothing', async () => {
+    const u = await account();
+    const r = await run('set_last', u, 'localhost', 'soon', 'away');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/argument timestamp must be an integer/);
+    expect(await t.server.storage.last.get(u, 'localhost')).toBeUndefined();
+    const last = await run('get_last', u, 'localhost');
+    expect(last).toEqual({ code: 0, stdout: '1970-01-01T00:00:00Z\tNOT FOUND\n', stderr: '' });
+  });
+
+  it('a command api_permissions refuses to ejabberd_ctl exits 1, changing nothing', async () => {
+    const saved = t.server.config.api_permissions;
+    t.server.config.api_permissions = {
+      'console commands': { from: ['ejabberd_ctl'], who: [{ kind: 'all' }], what: ['*', '!ban_account'] },
+    };
+    const u = await account('keep');
+    try {
+      const r = await run('ban_account', u, 'localhost', 'no');
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/does not have the right/);
+      // The other commands still pass.
+      await ok('check_account', u, 'localhost');
+    } finally {
+      t.server.config.api_permissions = saved;
+    }
+    expect(await canLogin(u, 'keep')).toBe(true);
+  });
+});
+
+describe('tsjabberdctl: accounts', () => {
+  it('register: the account logs in; a second register exits 1', async () => {
+    const u = fresh();
+    expect(await run('register', u, 'localhost', 'pw1')).toEqual({
+      code: 0,
+      stdout: `User ${u}@localhost successfully registered\n`,
+      stderr: '',
+    });
+    expect(await canLogin(u, 'pw1')).toBe(true);
+    expect(await run('register', u, 'localhost', 'other')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `User ${u}@localhost already registered\n`,
+    });
+    expect(await canLogin(u, 'pw1')).toBe(true);
+  });
+
+  it('unregister: the online client is thrown out and cannot log in again', async () => {
+    const u = await account();
+    const c = await online(u, 'pw');
+    const r = await run('unregister', u, 'localhost');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(await c.streamError()).toBe('not-authorized');
+    await c.until(() => c.closed, 'the stream to close');
+    expect(await canLogin(u, 'pw')).toBe(false);
+    expect((await run('check_account', u, 'localhost')).code).toBe(1);
+  });
+
+  it('change_password: the old password fails, the new works; an unknown user exits 1 and is not created', async () => {
+    const u = await account('old');
+    await ok('change_password', u, 'localhost', 'new');
+    expect(await canLogin(u, 'old')).toBe(false);
+    expect(await canLogin(u, 'new')).toBe(true);
+    const ghost = fresh();
+    expect(await run('change_password', ghost, 'localhost', 'x')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `User ${ghost}@localhost does not exist\n`,
+    });
+    expect(await t.server.auth.user_exists(ghost, 'localhost')).toBe(false);
+  });
+
+  it('check_account / check_password exit 0 or 1, printing nothing', async () => {
+    const u = await account('secret');
+    await ok('check_account', u, 'localhost');
+    expect(await run('check_account', fresh(), 'localhost')).toEqual({ code: 1, stdout: '', stderr: '' });
+    expect(await run('check_account', u, 'nowhere.example')).toEqual({ code: 1, stdout: '', stderr: '' });
+    await ok('check_password', u, 'localhost', 'secret');
+    expect(await run('check_password', u, 'localhost', 'wrong')).toEqual({ code: 1, stdout: '', stderr: '' });
+    expect((await run('check_password', fresh(), 'localhost', 'secret')).code).toBe(1);
+  });
+
+  it('registered_users prints one sorted user per line; registered_vhosts the hosts', async () => {
+    const u = await account();
+    const r = await run('registered_users', 'localhost');
+    expect(r.code).toBe(0);
+    expect(r.stdout.endsWith('\n')).toBe(true);
+    const users = lines(r.stdout);
+    expect(users).toEqual(expect.arrayContaining(['alice', 'bob', u]));
+    expect(users).toEqual([...users].sort());
+    expect(users).toEqual([...(await t.server.auth.get_users('localhost'))].sort());
+    expect(await run('registered_vhosts')).toEqual({ code: 0, stdout: 'localhost\n', stderr: '' });
+  });
+
+  it('ban_account: the client is thrown out, cannot log in, and the account remains', async () => {
+    const u = await account('pw');
+    const c = await online(u, 'pw', 'home');
+    await ok('ban_account', u, 'localhost', 'spam');
+    expect(await c.streamError()).toBe('not-authorized');
+    await c.until(() => c.closed, 'the stream to close');
+    expect(await canLogin(u, 'pw')).toBe(false);
+    await ok('check_account', u, 'localhost');
+    expect((await run('check_password', u, 'localhost', 'pw')).code).toBe(1);
+    expect((await run('ban_account', fresh(), 'localhost', 'x')).code).toBe(1);
+  });
+});
+
+describe('tsjabberdctl: server state', () => {
+  it('status prints the node and that it is started', async () => {
+    const r = await run('status');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(
+      `The node ${t.server.node.name} is started with status: started\ntsjabberd is running in that node\n`,
+    );
+  });
+
+  it('stats and stats_host print numbers that follow the accounts and sessions', async () => {
+    const number = async (...argv: string[]): Promise<number> => {
+      const r = await run(...argv);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^\d+\n$/);
+      return Number(r.stdout);
+    };
+    const registered = await number('stats', 'registeredusers');
+    expect(await number('stats_host', 'registeredusers', 'localhost')).toBe(registered);
+    expect(registered).toBe(lines((await run('registered_users', 'localhost')).stdout).length);
+    const u = await account();
+    expect(await number('stats', 'registeredusers')).toBe(registered + 1);
+    expect(await number('stats_host', 'registeredusers', 'localhost')).toBe(registered + 1);
+    const before = await number('stats', 'onlineusers');
+    const beforeNode = await number('stats', 'onlineusersnode');
+    const beforeHost = await number('stats_host', 'onlineusers', 'localhost');
+    await online(u, 'pw');
+    expect(await number('stats', 'onlineusers')).toBe(before + 1);
+    expect(await number('stats', 'onlineusersnode')).toBe(beforeNode + 1);
+    expect(await number('stats_host', 'onlineusers', 'localhost')).toBe(beforeHost + 1);
+    expect(await number('stats', 'uptimeseconds')).toBeGreaterThanOrEqual(0);
+    expect(await run('stats', 'nonsense')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'Unknown statistic: nonsense\n',
+    });
+  });
+
+  it('connected_users, connected_users_number, connected_users_info, user_sessions_info, get_resources', async () => {
+    const u = await account();
+    const before = Number((await run('connected_users_number')).stdout);
+    const a = await online(u, 'pw', 'one');
+    await online(u, 'pw', 'two');
+    const mark = a.elements.length;
+    a.write('<presence><show>dnd</show><status>busy now</status><priority>3</priority></presence>');
+    await a.next('presence', mark);
+
+    const users = await run('connected_users');
+    expect(users.code).toBe(0);
+    expect(lines(users.stdout)).toEqual(expect.arrayContaining([`${u}@localhost/one`, `${u}@localhost/two`]));
+    expect(await run('connected_users_number')).toEqual({ code: 0, stdout: `${before + 2}\n`, stderr: '' });
+    expect(lines(users.stdout)).toHaveLength(before + 2);
+
+    const info = await run('connected_users_info');
+    expect(info.code).toBe(0);
+    const rows = lines(info.stdout).map((l) => l.split('\t'));
+    expect(rows).toHaveLength(before + 2);
+    const one = rows.find((r) => r[0] === `${u}@localhost/one`);
+    // jid connection ip port priority node uptime status resource statustext
+    expect(one).toHaveLength(10);
+    const [jid, connection, ip, port, priority, node, uptime, status, resource, statustext] = one as string[];
+    expect(jid).toBe(`${u}@localhost/one`);
+    expect(connection).toMatch(/^c2s(_tls)?$/);
+    expect(ip).toContain('127.0.0.1');
+    expect(Number(port)).toBeGreaterThan(0);
+    expect(priority).toBe('3');
+    expect(node).toBe(t.server.node.name);
+    expect(uptime).toMatch(/^\d+$/);
+    expect(status).toBe('dnd');
+    expect(resource).toBe('one');
+    expect(statustext).toBe('busy now');
+    const two = rows.find((r) => r[0] === `${u}@localhost/two`) as string[];
+    expect(two[7]).toBe('unavailable');
+    expect(two[8]).toBe('two');
+
+    const sessions = await run('user_sessions_info', u, 'localhost');
+    expect(sessions.code).toBe(0);
+    const own = lines(sessions.stdout).map((l) => l.split('\t'));
+    expect(own).toHaveLength(2);
+    // Each line ends with: ... status resource statustext. (Its declared format has 9 fields,
+    // connection first; ctl currently prints the jid before them, so only the tail is checked.)
+    const dnd = own.find((r) => r.at(-2) === 'one') as string[];
+    expect(dnd.at(-3)).toBe('dnd');
+    expect(dnd.at(-1)).toBe('busy now');
+    expect(dnd).toContain('3');
+    expect(dnd).toContain(t.server.node.name);
+    expect(own.map((r) => r.at(-2)).sort()).toEqual(['one', 'two']);
+
+    const resources = await run('get_resources', u, 'localhost');
+    expect(resources.code).toBe(0);
+    expect(lines(resources.stdout).sort()).toEqual(['one', 'two']);
+    expect(await run('get_resources', fresh(), 'localhost')).toEqual({ code: 0, stdout: '', stderr: '' });
+  });
+
+  it('get_presence prints jid, show and status of the best resource', async () => {
+    const u = await account();
+    expect(await run('get_presence', u, 'localhost')).toEqual({
+      code: 0,
+      stdout: `${u}@localhost\tunavailable\t\n`,
+      stderr: '',
+    });
+    const c = await online(u, 'pw', 'home');
+    c.write('<presence><show>away</show><status>lunch</status><priority>5</priority></presence>');
+    await eventually(
+      async () => (await run('get_presence', u, 'localhost')).stdout === `${u}@localhost/home\taway\tlunch\n`,
+      'the presence of home',
+    );
+    const d = await online(u, 'pw', 'work');
+    d.write('<presence><priority>9</priority></presence>');
+    await eventually(
+      async () => (await run('get_presence', u, 'localhost')).stdout === `${u}@localhost/work\tavailable\t\n`,
+      'the presence of work',
+    );
+  });
+
+  it('kick_session closes the client stream; kicking it again exits 1', async () => {
+    const u = await account();
+    const c = await online(u, 'pw', 'kickme');
+    await ok('kick_session', u, 'localhost', 'kickme', 'bye');
+    expect(await c.streamError()).toBe('policy-violation');
+    await c.until(() => c.closed, 'the stream to close');
+    await eventually(
+      async () => (await run('get_resources', u, 'localhost')).stdout === '',
+      'the session to end',
+    );
+    expect(await run('kick_session', u, 'localhost', 'kickme', 'again')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `No session ${u}@localhost/kickme\n`,
+    });
+  });
+
+  it('get_last / set_last: a set value is printed as timestamp and status; ONLINE while online', async () => {
+    const u = await account();
+    await ok('set_last', u, 'localhost', '1700000000', 'gone fishing');
+    expect(await run('get_last', u, 'localhost')).toEqual({
+      code: 0,
+      stdout: '2023-11-14T22:13:20Z\tgone fishing\n',
+      stderr: '',
+    });
+    expect(await t.server.storage.last.get(u, 'localhost')).toMatchObject({ seconds: 1_700_000_000 });
+    // A client asking for the last activity of the account (XEP-0012) gets the status too.
+    const c = await online(u, 'pw', 'now');
+    const online_ = await run('get_last', u, 'localhost');
+    expect(online_.code).toBe(0);
+    expect(online_.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\tONLINE\n$/);
+    c.close();
+    const ghost = fresh();
+    expect(await run('get_last', ghost, 'localhost')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `User ${ghost}@localhost does not exist\n`,
+    });
+    expect((await run('set_last', ghost, 'localhost', '1', 'x')).code).toBe(1);
+  });
+});
+
+describe('tsjabberdctl: stanzas', () => {
+  it('send_message delivers chat, normal and headline messages to the client', async () => {
+    const u = await account();
+    const c = await online(u, 'pw', 'msg');
+    for (const [type, subject] of [
+      ['chat', ''],
+      ['normal', 'Subj'],
+      ['headline', 'News'],
+    ]) {
+      const mark = c.elements.length;
+      await ok('send_message', type, 'admin@localhost', `${u}@localhost/msg`, subject, `hello ${type}`);
+      const m = await messageWith(c, mark, `hello ${type}`);
+      expect(get_attr_s('type', m[2])).toBe(type);
+      expect(get_attr_s('from', m[2])).toBe('admin@localhost');
+      const s = get_subtag(m, 'subject');
+      if (subject === '') expect(s).toBe(false);
+      else expect(get_tag_cdata(s as XmlElement)).toBe(subject);
+    }
+    const mark = c.elements.length;
+    const bad = await run('send_message', 'bogus', 'admin@localhost', `${u}@localhost/msg`, '', 'nope');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/type must be/);
+    const badJid = await run('send_message', 'chat', 'admin@localhost', 'a@b@c', '', 'nope');
+    expect(badJid.code).toBe(1);
+    expect(badJid.stderr).toMatch(/argument to is not a valid JID/);
+    // The refused messages were never sent: the next one is the first the client gets.
+    await ok('send_message', 'chat', 'admin@localhost', `${u}@localhost/msg`, '', 'after');
+    await messageWith(c, mark, 'after');
+    const bodies = c.elements
+      .slice(mark)
+      .filter((e) => e[1] === 'message')
+      .map((e) => get_tag_cdata(get_subtag(e, 'body') as XmlElement));
+    expect(bodies).toEqual(['after']);
+  });
+
+  it('send_stanza routes the given stanza with the given from and to', async () => {
+    const u = await account();
+    const c = await online(u, 'pw', 'raw');
+    const mark = c.elements.length;
+    await ok(
+      'send_stanza',
+      'service@localhost/x',
+      `${u}@localhost/raw`,
+      "<message type='chat' from='forged@evil' id='s1'><body>raw stanza</body></message>",
+    );
+    const m = await messageWith(c, mark, 'raw stanza');
+    expect(get_attr_s('from', m[2])).toBe('service@localhost/x');
+    expect(get_attr_s('id', m[2])).toBe('s1');
+    expect(get_attr_s('type', m[2])).toBe('chat');
+    const bad = await run('send_stanza', 'a@localhost', `${u}@localhost/raw`, '<message');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).not.toBe('');
+  });
+
+  it('announce reaches every online client of the host', async () => {
+    const u = await account();
+    const v = await account();
+    const a = await online(u, 'pw', 'a');
+    const b = await online(v, 'pw', 'b');
+    const ma = a.elements.length;
+    const mb = b.elements.length;
+    await ok('announce', 'localhost', 'Maintenance', 'Down at noon');
+    for (const [c, mark] of [
+      [a, ma],
+      [b, mb],
+    ] as const) {
+      const m = await messageWith(c, mark, 'Down at noon');
+      expect(get_attr_s('from', m[2])).toBe('localhost');
+      expect(get_attr_s('type', m[2])).toBe('normal');
+      expect(get_tag_cdata(get_subtag(m, 'subject') as XmlElement)).toBe('Maintenance');
+    }
+  });
+});
+
+describe('tsjabberdctl: rosters', () => {
+  it('add_rosteritem / get_roster / delete_rosteritem, pushed to the client', async () => {
+    const u = await account();
+    const c = await withRoster(u, 'pw');
+    expect(await run('get_roster', u, 'localhost')).toEqual({ code: 0, stdout: '', stderr: '' });
+    let mark = c.elements.length;
+    await ok('add_rosteritem', u, 'localhost', 'friend', 'example.com', 'Friend', 'Work;Play', 'both');
+    const pushed = await rosterPush(c, mark, 'friend@example.com');
+    expect(get_attr_s('subscription', pushed[2])).toBe('both');
+    expect(get_attr_s('name', pushed[2])).toBe('Friend');
+    expect(
+      pushed[3].filter((g): g is XmlElement => g[0] === 'xmlelement').map((g) => get_tag_cdata(g)),
+    ).toEqual(['Work', 'Play']);
+    expect(await run('get_roster', u, 'localhost')).toEqual({
+      code: 0,
+      stdout: 'friend@example.com\tFriend\tboth\tnone\tWork;Play\n',
+      stderr: '',
+    });
+    // A roster get by the client finds it too.
+    const result = await c.iq("type='get'", "<query xmlns='jabber:iq:roster'/>");
+    const items = (get_subtag(result, 'query') as XmlElement)[3].filter(
+      (i): i is XmlElement => i[0] === 'xmlelement',
+    );
+    expect(items.map((i) => get_attr_s('jid', i[2]))).toEqual(['friend@example.com']);
+
+    const bad = await run('add_rosteritem', u, 'localhost', 'x', 'example.com', '', '', 'maybe');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/subs must be/);
+    expect(lines((await run('get_roster', u, 'localhost')).stdout)).toHaveLength(1);
+
+    mark = c.elements.length;
+    await ok('delete_rosteritem', u, 'localhost', 'friend', 'example.com');
+    const removed = await rosterPush(c, mark, 'friend@example.com');
+    expect(get_attr_s('subscription', removed[2])).toBe('remove');
+    expect(await run('get_roster', u, 'localhost')).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(await run('delete_rosteritem', u, 'localhost', 'friend', 'example.com')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'friend@example.com is not in the roster\n',
+    });
+    expect((await run('get_roster', fresh(), 'localhost')).code).toBe(1);
+  });
+
+  it('link_contacts / get_roster_with_presence / unlink_contacts, seen by both clients', async () => {
+    const u = await account();
+    const v = await account();
+    const a = await withRoster(u, 'pw', 'ra');
+    const b = await withRoster(v, 'pw', 'rb');
+    a.write('<presence><show>chat</show><status>hi all</status><priority>1</priority></presence>');
+    b.write('<presence><show>xa</show><status>away long</status><priority>2</priority></presence>');
+    await eventually(
+      async () => (await run('get_presence', v, 'localhost')).stdout.includes('\txa\t'),
+      'the presence of b',
+    );
+    await eventually(
+      async () => (await run('get_presence', u, 'localhost')).stdout.includes('\tchat\t'),
+      'the presence of a',
+    );
+    let ma = a.elements.length;
+    let mb = b.elements.length;
+    await ok('link_contacts', `${u}@localhost`, 'Ann', `${v}@localhost`, 'Ben');
+    // nickN is what jidN is called in the other's roster.
+    const inA = await rosterPush(a, ma, `${v}@localhost`);
+    expect(get_attr_s('subscription', inA[2])).toBe('both');
+    expect(get_attr_s('name', inA[2])).toBe('Ben');
+    const inB = await rosterPush(b, mb, `${u}@localhost`);
+    expect(get_attr_s('subscription', inB[2])).toBe('both');
+    expect(get_attr_s('name', inB[2])).toBe('Ann');
+    // Each now sees the other online.
+    await presenceFrom(a, ma, `${v}@localhost/rb`);
+    await presenceFrom(b, mb, `${u}@localhost/ra`);
+
+    expect(await run('get_roster', u, 'localhost')).toEqual({
+      code: 0,
+      stdout: `${v}@localhost\tBen\tboth\tnone\t\n`,
+      stderr: '',
+    });
+    // jid resource group nick subscription pending show status
+    expect(await run('get_roster_with_presence', u, 'localhost')).toEqual({
+      code: 0,
+      stdout: `${v}@localhost\trb\t\tBen\tboth\tnone\txa\taway long\n`,
+      stderr: '',
+    });
+    expect(await run('get_roster_with_presence', v, 'localhost')).toEqual({
+      code: 0,
+      stdout: `${u}@localhost\tra\t\tAnn\tboth\tnone\tchat\thi all\n`,
+      stderr: '',
+    });
+
+    ma = a.elements.length;
+    mb = b.elements.length;
+    await ok('unlink_contacts', `${u}@localhost`, `${v}@localhost`);
+    expect(get_attr_s('subscription', (await rosterPush(a, ma, `${v}@localhost`))[2])).toBe('remove');
+    expect(get_attr_s('subscription', (await rosterPush(b, mb, `${u}@localhost`))[2])).toBe('remove');
+    await presenceFrom(a, ma, `${v}@localhost/rb`, 'unavailable');
+    await presenceFrom(b, mb, `${u}@localhost/ra`, 'unavailable');
+    expect(await run('get_roster', u, 'localhost')).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(await run('get_roster_with_presence', v, 'localhost')).toEqual({
+      code: 0,
+      stdout: '',
+      stderr: '',
+    });
+
+    const same = await run('link_contacts', `${u}@localhost`, 'x', `${u}@localhost`, 'y');
+    expect(same.code).toBe(1);
+    expect(same.stderr).toMatch(/same account/);
+    const stranger = fresh();
+    const unknown = await run('link_contacts', `${u}@localhost`, 'x', `${stranger}@localhost`, 'y');
+    expect(unknown).toEqual({ code: 1, stdout: '', stderr: `User ${stranger}@localhost does not exist\n` });
+    expect(await run('get_roster', u, 'localhost')).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect((await run('unlink_contacts', `${u}@localhost`, `${stranger}@localhost`)).code).toBe(1);
+  });
+});
+
+describe('tsjabberdctl: coverage', () => {
+  it('every registered command was run through ctl by this file', () => {
+    const names = commands.list_commands().map((c) => c.name);
+    expect(names.length).toBeGreaterThan(20);
+    expect(names.filter((name) => !exercised.has(name))).toEqual([]);
+  });
+});
