@@ -13,14 +13,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EjabberdCommands } from '../../packages/server/src/commands/ejabberd_commands.js';
 import { commandsFor, controlPath, startControl } from '../../packages/server/src/control.js';
 import { ctl } from '../../packages/server/src/ctl.js';
-import { startTestServer, type TestServer } from './helpers.js';
-import { RawClient } from './raw-client.js';
+import { eventually, startTestServer, type TestServer } from './helpers.js';
+import type { RawClient } from './raw-client.js';
 
 let t: TestServer;
 let commands: EjabberdCommands;
 let control: Server;
 let socket: string;
-const open: RawClient[] = [];
 /** Every command name `run` was asked to run (the last test checks all were). */
 const exercised = new Set<string>();
 let n = 0;
@@ -36,7 +35,7 @@ afterAll(async () => {
   await t.stop();
 });
 afterEach(() => {
-  for (const c of open.splice(0)) c.close();
+  t.closeClients();
 });
 
 function fresh(): string {
@@ -79,31 +78,12 @@ async function ok(...argv: string[]): Promise<void> {
   expect(await run(...argv)).toEqual({ code: 0, stdout: '', stderr: '' });
 }
 
-async function online(user: string, password: string, resource = 'r'): Promise<RawClient> {
-  const c = await RawClient.connect(t.port);
-  open.push(c);
-  await c.login(user, password, resource);
-  return c;
-}
-
 /** A client logged in that requested its roster (so it gets roster pushes). */
 async function withRoster(user: string, password: string, resource = 'r'): Promise<RawClient> {
-  const c = await online(user, password, resource);
+  const c = await t.login(user, password, resource);
   const result = await c.iq("type='get'", "<query xmlns='jabber:iq:roster'/>");
   expect(get_attr_s('type', result[2])).toBe('result');
   return c;
-}
-
-async function canLogin(user: string, password: string): Promise<boolean> {
-  const c = await RawClient.connect(t.port);
-  try {
-    await c.login(user, password, 'probe');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    c.close();
-  }
 }
 
 /** A fresh account made through ctl. */
@@ -111,15 +91,6 @@ async function account(password = 'pw'): Promise<string> {
   const u = fresh();
   expect((await run('register', u, 'localhost', password)).code).toBe(0);
   return u;
-}
-
-/** Polls `test` until it holds. */
-async function eventually(test: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** The item of the next roster push about `jid` received after `mark`. */
@@ -249,7 +220,7 @@ describe('tsjabberdctl: help, usage and bad calls', () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('requires 0 arguments');
     expect(await t.server.auth.user_exists(u, 'localhost')).toBe(false);
-    expect(await canLogin(u, 'pw')).toBe(false);
+    expect(await t.canLogin(u, 'pw')).toBe(false);
   });
 
   it('an argument that fails (unknown host) exits 1 with the message on stderr, changing nothing', async () => {
@@ -300,7 +271,7 @@ describe('tsjabberdctl: help, usage and bad calls', () => {
     } finally {
       t.server.config.api_permissions = saved;
     }
-    expect(await canLogin(u, 'keep')).toBe(true);
+    expect(await t.canLogin(u, 'keep')).toBe(true);
   });
 });
 
@@ -312,32 +283,32 @@ describe('tsjabberdctl: accounts', () => {
       stdout: `User ${u}@localhost successfully registered\n`,
       stderr: '',
     });
-    expect(await canLogin(u, 'pw1')).toBe(true);
+    expect(await t.canLogin(u, 'pw1')).toBe(true);
     expect(await run('register', u, 'localhost', 'other')).toEqual({
       code: 1,
       stdout: '',
       stderr: `User ${u}@localhost already registered\n`,
     });
-    expect(await canLogin(u, 'pw1')).toBe(true);
+    expect(await t.canLogin(u, 'pw1')).toBe(true);
   });
 
   it('unregister: the online client is thrown out and cannot log in again', async () => {
     const u = await account();
-    const c = await online(u, 'pw');
+    const c = await t.login(u, 'pw', 'r');
     const r = await run('unregister', u, 'localhost');
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     expect(await c.streamError()).toBe('not-authorized');
     await c.until(() => c.closed, 'the stream to close');
-    expect(await canLogin(u, 'pw')).toBe(false);
+    expect(await t.canLogin(u, 'pw')).toBe(false);
     expect((await run('check_account', u, 'localhost')).code).toBe(1);
   });
 
   it('change_password: the old password fails, the new works; an unknown user exits 1 and is not created', async () => {
     const u = await account('old');
     await ok('change_password', u, 'localhost', 'new');
-    expect(await canLogin(u, 'old')).toBe(false);
-    expect(await canLogin(u, 'new')).toBe(true);
+    expect(await t.canLogin(u, 'old')).toBe(false);
+    expect(await t.canLogin(u, 'new')).toBe(true);
     const ghost = fresh();
     expect(await run('change_password', ghost, 'localhost', 'x')).toEqual({
       code: 1,
@@ -371,11 +342,11 @@ describe('tsjabberdctl: accounts', () => {
 
   it('ban_account: the client is thrown out, cannot log in, and the account remains', async () => {
     const u = await account('pw');
-    const c = await online(u, 'pw', 'home');
+    const c = await t.login(u, 'pw', 'home');
     await ok('ban_account', u, 'localhost', 'spam');
     expect(await c.streamError()).toBe('not-authorized');
     await c.until(() => c.closed, 'the stream to close');
-    expect(await canLogin(u, 'pw')).toBe(false);
+    expect(await t.canLogin(u, 'pw')).toBe(false);
     await ok('check_account', u, 'localhost');
     expect((await run('check_password', u, 'localhost', 'pw')).code).toBe(1);
     expect((await run('ban_account', fresh(), 'localhost', 'x')).code).toBe(1);
@@ -408,7 +379,7 @@ describe('tsjabberdctl: server state', () => {
     const before = await number('stats', 'onlineusers');
     const beforeNode = await number('stats', 'onlineusersnode');
     const beforeHost = await number('stats_host', 'onlineusers', 'localhost');
-    await online(u, 'pw');
+    await t.login(u, 'pw', 'r');
     expect(await number('stats', 'onlineusers')).toBe(before + 1);
     expect(await number('stats', 'onlineusersnode')).toBe(beforeNode + 1);
     expect(await number('stats_host', 'onlineusers', 'localhost')).toBe(beforeHost + 1);
@@ -423,8 +394,8 @@ describe('tsjabberdctl: server state', () => {
   it('connected_users, connected_users_number, connected_users_info, user_sessions_info, get_resources', async () => {
     const u = await account();
     const before = Number((await run('connected_users_number')).stdout);
-    const a = await online(u, 'pw', 'one');
-    await online(u, 'pw', 'two');
+    const a = await t.login(u, 'pw', 'one');
+    await t.login(u, 'pw', 'two');
     const mark = a.elements.length;
     a.write('<presence><show>dnd</show><status>busy now</status><priority>3</priority></presence>');
     await a.next('presence', mark);
@@ -461,13 +432,15 @@ describe('tsjabberdctl: server state', () => {
     expect(sessions.code).toBe(0);
     const own = lines(sessions.stdout).map((l) => l.split('\t'));
     expect(own).toHaveLength(2);
-    // Each line ends with: ... status resource statustext. (Its declared format has 9 fields,
-    // connection first; ctl currently prints the jid before them, so only the tail is checked.)
-    const dnd = own.find((r) => r.at(-2) === 'one') as string[];
-    expect(dnd.at(-3)).toBe('dnd');
-    expect(dnd.at(-1)).toBe('busy now');
-    expect(dnd).toContain('3');
-    expect(dnd).toContain(t.server.node.name);
+    // The declared 9 fields: connection ip port priority node uptime status resource statustext.
+    const dnd = own.find((r) => r[7] === 'one') as string[];
+    expect(dnd).toHaveLength(9);
+    expect(dnd[0]).toBe('c2s_tls');
+    expect(dnd[1]).toBe('127.0.0.1');
+    expect(dnd[3]).toBe('3');
+    expect(dnd[4]).toBe(t.server.node.name);
+    expect(dnd[6]).toBe('dnd');
+    expect(dnd[8]).toBe('busy now');
     expect(own.map((r) => r.at(-2)).sort()).toEqual(['one', 'two']);
 
     const resources = await run('get_resources', u, 'localhost');
@@ -483,13 +456,13 @@ describe('tsjabberdctl: server state', () => {
       stdout: `${u}@localhost\tunavailable\t\n`,
       stderr: '',
     });
-    const c = await online(u, 'pw', 'home');
+    const c = await t.login(u, 'pw', 'home');
     c.write('<presence><show>away</show><status>lunch</status><priority>5</priority></presence>');
     await eventually(
       async () => (await run('get_presence', u, 'localhost')).stdout === `${u}@localhost/home\taway\tlunch\n`,
       'the presence of home',
     );
-    const d = await online(u, 'pw', 'work');
+    const d = await t.login(u, 'pw', 'work');
     d.write('<presence><priority>9</priority></presence>');
     await eventually(
       async () => (await run('get_presence', u, 'localhost')).stdout === `${u}@localhost/work\tavailable\t\n`,
@@ -499,7 +472,7 @@ describe('tsjabberdctl: server state', () => {
 
   it('kick_session closes the client stream; kicking it again exits 1', async () => {
     const u = await account();
-    const c = await online(u, 'pw', 'kickme');
+    const c = await t.login(u, 'pw', 'kickme');
     await ok('kick_session', u, 'localhost', 'kickme', 'bye');
     expect(await c.streamError()).toBe('policy-violation');
     await c.until(() => c.closed, 'the stream to close');
@@ -523,8 +496,8 @@ describe('tsjabberdctl: server state', () => {
       stderr: '',
     });
     expect(await t.server.storage.last.get(u, 'localhost')).toMatchObject({ seconds: 1_700_000_000 });
-    // A client asking for the last activity of the account (XEP-0012) gets the status too.
-    const c = await online(u, 'pw', 'now');
+    // While a client is online, get_last says ONLINE with the current time.
+    const c = await t.login(u, 'pw', 'now');
     const online_ = await run('get_last', u, 'localhost');
     expect(online_.code).toBe(0);
     expect(online_.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\tONLINE\n$/);
@@ -542,7 +515,7 @@ describe('tsjabberdctl: server state', () => {
 describe('tsjabberdctl: stanzas', () => {
   it('send_message delivers chat, normal and headline messages to the client', async () => {
     const u = await account();
-    const c = await online(u, 'pw', 'msg');
+    const c = await t.login(u, 'pw', 'msg');
     for (const [type, subject] of [
       ['chat', ''],
       ['normal', 'Subj'],
@@ -576,7 +549,7 @@ describe('tsjabberdctl: stanzas', () => {
 
   it('send_stanza routes the given stanza with the given from and to', async () => {
     const u = await account();
-    const c = await online(u, 'pw', 'raw');
+    const c = await t.login(u, 'pw', 'raw');
     const mark = c.elements.length;
     await ok(
       'send_stanza',
@@ -596,8 +569,8 @@ describe('tsjabberdctl: stanzas', () => {
   it('announce reaches every online client of the host', async () => {
     const u = await account();
     const v = await account();
-    const a = await online(u, 'pw', 'a');
-    const b = await online(v, 'pw', 'b');
+    const a = await t.login(u, 'pw', 'a');
+    const b = await t.login(v, 'pw', 'b');
     const ma = a.elements.length;
     const mb = b.elements.length;
     await ok('announce', 'localhost', 'Maintenance', 'Down at noon');

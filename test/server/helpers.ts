@@ -21,6 +21,10 @@ export interface TestServer {
   dir: string;
   /** A RawClient logged in (STARTTLS, SCRAM-SHA-256, bound to `resource`), closed by `stop`. */
   login(user: string, password: string, resource: string): Promise<RawClient>;
+  /** Closes the clients `login` opened so far (for an afterEach). */
+  closeClients(): void;
+  /** Whether `user` logs in with `password` now (the probe session is closed at once). */
+  canLogin(user: string, password: string): Promise<boolean>;
   /** Stops the server and removes its data directory (unless `keepDir`, to start again on it). */
   stop(options?: { keepDir?: boolean }): Promise<void>;
 }
@@ -69,10 +73,33 @@ export async function startTestServer(
       await c.login(user, password, resource);
       return c;
     },
+    closeClients() {
+      for (const c of clients.splice(0)) c.close();
+    },
+    async canLogin(user, password) {
+      const c = await RawClient.connect(server.listeners[0].port);
+      try {
+        await c.login(user, password, 'probe');
+        return true;
+      } catch {
+        return false;
+      } finally {
+        c.close();
+      }
+    },
     async stop(stopOptions = {}) {
       for (const c of clients.splice(0)) c.close();
       await server.stop();
       if (stopOptions.keepDir !== true) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Polls `test` until it holds, or fails after 5 s naming `what` (for effects a server records a moment later). */
+export async function eventually(test: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await test())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

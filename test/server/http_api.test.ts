@@ -256,6 +256,14 @@ async function eventually(test: () => Promise<boolean>, what: string): Promise<v
   }
 }
 
+/** Waits until no session is left: every client of the earlier tests is closed by afterEach. */
+async function settled(): Promise<void> {
+  await eventually(
+    async () => ((await ok('connected_users_number')) as { num_sessions: number }).num_sessions === 0,
+    'the earlier sessions to end',
+  );
+}
+
 /** The items of a client's roster get, as jid → subscription. */
 async function rosterOf(c: RawClient): Promise<Record<string, string>> {
   const result = await c.iq("type='get'", "<query xmlns='jabber:iq:roster'/>");
@@ -354,7 +362,10 @@ describe('mod_http_api: the accounts calls of xmpp-backends', () => {
     });
     await newUser();
     expect(await ok('stats', { name: 'registeredusers' })).toEqual({ stat: registered + 1 });
+    // The sessions of the earlier tests' clients are gone once their closes are handled.
+    await settled();
     const before = (await ok('stats', { name: 'onlineusers' })) as { stat: number };
+    expect(before).toEqual({ stat: 0 });
     await online('bob', 'builder', 'stats');
     expect(await ok('stats', { name: 'onlineusers' })).toEqual({ stat: before.stat + 1 });
     expect(await ok('stats_host', { name: 'onlineusers', host: 'localhost' })).toEqual({
@@ -462,8 +473,9 @@ describe('mod_http_api: sessions and messages', () => {
 
   it('connected_users, connected_users_number and get_resources follow logins and logouts', async () => {
     const u = await newUser();
+    await settled();
     const before = (await ok('connected_users_number')) as { num_sessions: number };
-    expect(before).toEqual({ num_sessions: expect.any(Number) });
+    expect(before).toEqual({ num_sessions: 0 });
     const a = await online(u, 'pw', 'a');
     await online(u, 'pw', 'b');
     expect(await ok('connected_users_number')).toEqual({ num_sessions: before.num_sessions + 2 });
@@ -540,6 +552,58 @@ describe('mod_http_api: sessions and messages', () => {
       expect(bodyOf(msg)).toBe(`a ${type} message`);
       expect(get_tag_cdata(get_subtag(msg, 'subject') as XmlElement)).toBe(`S ${type}`);
     }
+  });
+
+  it('send_message to a bare JID reaches the online resource', async () => {
+    const u = await newUser();
+    const c = await online(u, 'pw', 'only');
+    c.write('<presence/>');
+    await eventually(
+      async () =>
+        ((await ok('get_presence', { user: u, host: 'localhost' })) as { show: string }).show === 'available',
+      'the presence',
+    );
+    const mark = c.elements.length;
+    await ok('send_message', {
+      type: 'chat',
+      from: 'localhost',
+      to: `${u}@localhost`,
+      subject: '',
+      body: 'to the bare JID',
+    });
+    expect(bodyOf(await c.next('message', mark))).toBe('to the bare JID');
+  });
+
+  it("get_last after a logout tells when and the unavailable presence's status", async () => {
+    const u = await newUser();
+    const c = await online(u, 'pw', 'x');
+    c.write('<presence/>');
+    const before = Math.floor(Date.now() / 1000) - 1;
+    c.write('<presence type="unavailable"><status>bye now</status></presence></stream:stream>');
+    await c.until(() => c.closed, 'the stream to close');
+    await eventually(
+      async () =>
+        ((await ok('get_last', { user: u, host: 'localhost' })) as { status: string }).status !== 'ONLINE',
+      'the logout to be recorded',
+    );
+    const last = (await ok('get_last', { user: u, host: 'localhost' })) as {
+      timestamp: string;
+      status: string;
+    };
+    expect(last.status).toBe('bye now');
+    expect(last.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(Date.parse(last.timestamp) / 1000).toBeGreaterThanOrEqual(before);
+  });
+
+  it('names are prepared: a mixed-case register, kick_session and change_password act on the account', async () => {
+    const u = fresh();
+    await ok('register', { user: u.toUpperCase(), host: 'LocalHost', password: 'pw' });
+    expect(await ok('registered_users', { host: 'localhost' })).toContain(u);
+    const c = await online(u, 'pw', 'Res');
+    await ok('kick_session', { user: u.toUpperCase(), host: 'LOCALHOST', resource: 'Res', reason: '' });
+    await c.until(() => c.closed, 'the stream to close');
+    await ok('change_password', { user: u.toUpperCase(), host: 'localhost', newpass: 'np' });
+    expect(await canLogin(u, 'np')).toBe(true);
   });
 
   it('send_stanza delivers the stanza to the client; invalid XML is 400 and nothing is sent', async () => {

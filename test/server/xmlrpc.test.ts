@@ -8,15 +8,13 @@ import path from 'node:path';
 import { get_attr_s, get_subtag, get_tag_cdata, type XmlElement } from '@tsjabberd/xml-stanza';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { httpListenerDefaults } from '../../packages/server/src/config/defaults.js';
-import { startTestServer, type TestServer } from './helpers.js';
-import { RawClient } from './raw-client.js';
+import { eventually, startTestServer, type TestServer } from './helpers.js';
 
 const CALL = path.join(import.meta.dirname, 'fixtures', 'xmlrpc_call.py');
 
 let t: TestServer;
 let uri: string;
 let port: number;
-const open: RawClient[] = [];
 let n = 0;
 
 /** The admin's auth struct, ejabberd's optional first parameter. */
@@ -42,7 +40,7 @@ afterAll(async () => {
   await t.stop();
 });
 afterEach(() => {
-  for (const c of open.splice(0)) c.close();
+  t.closeClients();
 });
 
 type Answer = { result: unknown } | { fault: number; string: string } | { protocol_error: number };
@@ -84,34 +82,6 @@ function fresh(): string {
   return `xr${++n}`;
 }
 
-async function online(user: string, password: string, resource = 'r'): Promise<RawClient> {
-  const c = await RawClient.connect(t.port);
-  open.push(c);
-  await c.login(user, password, resource);
-  return c;
-}
-
-async function canLogin(user: string, password: string): Promise<boolean> {
-  const c = await RawClient.connect(t.port);
-  try {
-    await c.login(user, password, 'probe');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    c.close();
-  }
-}
-
-/** Polls `test` until it holds (the server records a presence a moment after the client sends it). */
-async function eventually(test: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** xmpp-backends' flattening of a session: a list of one-member structs into one object. */
 function flatten(fields: Record<string, unknown>[]): Record<string, unknown> {
   return Object.assign({}, ...fields);
@@ -124,14 +94,14 @@ describe('ejabberd_xmlrpc: accounts', () => {
       res: 0,
       text: `User ${u}@localhost successfully registered`,
     });
-    expect(await canLogin(u, 'p:w')).toBe(true);
+    expect(await t.canLogin(u, 'p:w')).toBe(true);
     const again = (await admin('register', { user: u, host: 'localhost', password: 'x' })) as {
       res: number;
       text: string;
     };
     expect(again.res).toBe(1);
     expect(again.text).toMatch(/already registered/);
-    expect(await canLogin(u, 'p:w')).toBe(true);
+    expect(await t.canLogin(u, 'p:w')).toBe(true);
   });
 
   it('check_account and check_password answer {res: 0} or {res: 1}', async () => {
@@ -151,8 +121,8 @@ describe('ejabberd_xmlrpc: accounts', () => {
     expect(await admin('change_password', { user: u, host: 'localhost', newpass: 'new' })).toEqual({
       res: 0,
     });
-    expect(await canLogin(u, 'new')).toBe(true);
-    expect(await canLogin(u, 'old')).toBe(false);
+    expect(await t.canLogin(u, 'new')).toBe(true);
+    expect(await t.canLogin(u, 'old')).toBe(false);
     const ghost = await py('change_password', ADMIN, { user: 'ghost', host: 'localhost', newpass: 'x' });
     expect(ghost).toMatchObject({ fault: -118 });
     expect(await admin('check_account', { user: 'ghost', host: 'localhost' })).toEqual({ res: 1 });
@@ -169,21 +139,21 @@ describe('ejabberd_xmlrpc: accounts', () => {
   it('unregister answers {res: 0, text: ""}; the account no longer logs in', async () => {
     const u = fresh();
     await admin('register', { user: u, host: 'localhost', password: 'pw' });
-    const c = await online(u, 'pw');
+    const c = await t.login(u, 'pw', 'r');
     expect(await admin('unregister', { user: u, host: 'localhost' })).toEqual({ res: 0, text: '' });
     await c.until(() => c.closed, 'the stream to close');
-    expect(await canLogin(u, 'pw')).toBe(false);
+    expect(await t.canLogin(u, 'pw')).toBe(false);
   });
 
   it('ban_account kicks the sessions and locks the account', async () => {
     const u = fresh();
     await admin('register', { user: u, host: 'localhost', password: 'pw' });
-    const c = await online(u, 'pw');
+    const c = await t.login(u, 'pw', 'r');
     expect(await admin('ban_account', { user: u, host: 'localhost', reason: 'Blocked.' })).toEqual({
       res: 0,
     });
     await c.until(() => c.closed, 'the stream to close');
-    expect(await canLogin(u, 'pw')).toBe(false);
+    expect(await t.canLogin(u, 'pw')).toBe(false);
   });
 
   it('set_last then get_last answer the tuple as an array of structs (>= 17.04)', async () => {
@@ -214,7 +184,7 @@ describe('ejabberd_xmlrpc: accounts', () => {
 
 describe('ejabberd_xmlrpc: sessions and messages', () => {
   it('send_message (chat, normal, headline) reaches the client', async () => {
-    const c = await online('bob', 'builder', 'xmlrpc');
+    const c = await t.login('bob', 'builder', 'xmlrpc');
     for (const type of ['chat', 'normal', 'headline']) {
       const mark = c.elements.length;
       expect(
@@ -235,7 +205,7 @@ describe('ejabberd_xmlrpc: sessions and messages', () => {
   it('user_sessions_info and connected_users_info as xmpp-backends reads them; kick_session closes the stream', async () => {
     const u = fresh();
     await admin('register', { user: u, host: 'localhost', password: 'pw' });
-    const c = await online(u, 'pw', 'desk');
+    const c = await t.login(u, 'pw', 'desk');
     c.write('<presence><show>away</show><status>lunch</status><priority>5</priority></presence>');
     const mine = async () => {
       const r = (await admin('user_sessions_info', { user: u, host: 'localhost' })) as {
@@ -273,7 +243,7 @@ describe("ejabberd_xmlrpc: mod_xmlrpc's documented calls", () => {
   it('get_resources, get_presence (user, server) and send_stanza in the document shapes', async () => {
     const u = fresh();
     await admin('register', { user: u, host: 'localhost', password: 'pw' });
-    const c = await online(u, 'pw', 'phone');
+    const c = await t.login(u, 'pw', 'phone');
     c.write('<presence><show>dnd</show><status>busy</status></presence>');
     expect(await admin('get_resources', { user: u, server: 'localhost' })).toEqual(['phone']);
     await eventually(

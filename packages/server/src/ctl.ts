@@ -29,10 +29,15 @@ export function commandUsage(c: CommandInfo): string {
   return `${c.name}${c.args.map(([n]) => ` ${n}`).join('')}`;
 }
 
-function format(value: unknown): string {
+/** One value as ejabberdctl prints it, following its format: a tuple's fields by name, tab-separated. */
+function format(value: unknown, spec: ResultSpec): string {
   if (value === null || value === undefined) return '';
-  if (Array.isArray(value)) return value.map(format).join('\t');
-  if (typeof value === 'object') return Object.values(value).map(format).join('\t');
+  if (spec.type === 'list')
+    return (Array.isArray(value) ? value : []).map((v) => format(v, spec.element)).join('\n');
+  if (spec.type === 'tuple') {
+    const record = value as Record<string, unknown>;
+    return spec.elements.map((e) => format(record[e.name], e)).join('\t');
+  }
   return String(value);
 }
 
@@ -98,11 +103,9 @@ export async function ctl(socket: string, argv: string[], out: CtlOutput = proce
   const type = command.result.type;
   // ejabberdctl: a rescode prints nothing and sets the exit code (check_account of a stranger exits 1).
   if (type === 'rescode') return reply.result === false ? 1 : 0;
-  if (type === 'list' && Array.isArray(reply.result)) {
-    out.stdout(reply.result.map((item) => `${format(item)}\n`).join(''));
-    return 0;
-  }
-  out.stdout(`${format(reply.result)}\n`);
+  const text = format(reply.result, command.result);
+  if (type === 'list' && text === '') return 0;
+  out.stdout(`${text}\n`);
   return 0;
 }
 

@@ -7,7 +7,7 @@ import { nameprep, nodeprep, parse } from '@tsjabberd/jid';
 import { cdata, element, type XmlElement } from '@tsjabberd/xml-stanza';
 import { parse_element } from '@tsjabberd/xml-stream';
 import type { TsjabberdServer } from '../server.js';
-import { type Command, CommandError, type ResultSpec } from './ejabberd_commands.js';
+import { type Command, CommandError, type ResultSpec, strings } from './ejabberd_commands.js';
 
 const started = Date.now();
 
@@ -373,10 +373,7 @@ export function admin_commands(server: TsjabberdServer): Command[] {
       result: {
         name: 'last_activity',
         type: 'tuple',
-        elements: [
-          { name: 'timestamp', type: 'string' },
-          { name: 'status', type: 'string' },
-        ],
+        elements: strings('timestamp', 'status'),
       },
       policy: 'admin',
       run: async ({ user, host }: { user: string; host: string }) => {
@@ -433,11 +430,7 @@ export function admin_commands(server: TsjabberdServer): Command[] {
       result: {
         name: 'presence',
         type: 'tuple',
-        elements: [
-          { name: 'jid', type: 'string' },
-          { name: 'show', type: 'string' },
-          { name: 'status', type: 'string' },
-        ],
+        elements: strings('jid', 'show', 'status'),
       },
       policy: 'admin',
       run: ({ user, host }: { user: string; host: string }) => {

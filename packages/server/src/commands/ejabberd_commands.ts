@@ -22,6 +22,11 @@ export type ResultSpec =
   | { name: string; type: 'list'; element: ResultSpec }
   | { name: string; type: 'tuple'; elements: ResultSpec[] };
 export type ResultType = ResultSpec['type'];
+
+/** String elements of a tuple by name: `strings('jid', 'nick')`. */
+export function strings(...names: string[]): ResultSpec[] {
+  return names.map((name) => ({ name, type: 'string' }));
+}
 export type Policy = 'admin' | 'user' | 'open';
 
 export interface Command {

@@ -19,7 +19,7 @@ import { push_roster_item } from '../modules/mod_roster.js';
 import type { TsjabberdServer } from '../server.js';
 import type { RosterItem, Subscription } from '../storage/storage.js';
 import { jidArg, presenceText } from './admin.js';
-import { type Command, CommandError } from './ejabberd_commands.js';
+import { type Command, CommandError, strings } from './ejabberd_commands.js';
 
 const SUBSCRIPTIONS: Subscription[] = ['none', 'to', 'from', 'both'];
 
@@ -106,13 +106,7 @@ export function roster_commands(server: TsjabberdServer): Command[] {
         element: {
           name: 'contact',
           type: 'tuple',
-          elements: [
-            { name: 'jid', type: 'string' },
-            { name: 'nick', type: 'string' },
-            { name: 'subscription', type: 'string' },
-            { name: 'ask', type: 'string' },
-            { name: 'group', type: 'string' },
-          ],
+          elements: strings('jid', 'nick', 'subscription', 'ask', 'group'),
         },
       },
       policy: 'admin',
@@ -142,16 +136,7 @@ export function roster_commands(server: TsjabberdServer): Command[] {
         element: {
           name: 'contact',
           type: 'tuple',
-          elements: [
-            { name: 'jid', type: 'string' },
-            { name: 'resource', type: 'string' },
-            { name: 'group', type: 'string' },
-            { name: 'nick', type: 'string' },
-            { name: 'subscription', type: 'string' },
-            { name: 'pending', type: 'string' },
-            { name: 'show', type: 'string' },
-            { name: 'status', type: 'string' },
-          ],
+          elements: strings('jid', 'resource', 'group', 'nick', 'subscription', 'pending', 'show', 'status'),
         },
       },
       policy: 'admin',
