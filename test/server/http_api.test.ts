@@ -7,7 +7,7 @@ import {
 } from '../../packages/server/src/config/defaults.js';
 import { parseConfig } from '../../packages/server/src/config/load.js';
 import type { ApiPermission } from '../../packages/server/src/config/types.js';
-import { startTestServer, type TestServer } from './helpers.js';
+import { eventually, startTestServer, type TestServer } from './helpers.js';
 import { RawClient } from './raw-client.js';
 
 let t: TestServer;
@@ -235,27 +235,6 @@ async function online(user: string, password: string, resource = 'r'): Promise<R
   return c;
 }
 
-async function canLogin(user: string, password: string): Promise<boolean> {
-  const c = await RawClient.connect(t.port);
-  try {
-    await c.login(user, password, 'probe');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    c.close();
-  }
-}
-
-/** Polls `test` until it holds (a presence is recorded a moment after the client sends it). */
-async function eventually(test: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** Waits until no session is left: every client of the earlier tests is closed by afterEach. */
 async function settled(): Promise<void> {
   await eventually(
@@ -300,12 +279,12 @@ describe('mod_http_api: the accounts calls of xmpp-backends', () => {
     const r = await api('register', { user: u, host: 'localhost', password: 'p:w' });
     expect(r.status).toBe(200);
     expect(r.json).toBe(`User ${u}@localhost successfully registered`);
-    expect(await canLogin(u, 'p:w')).toBe(true);
+    expect(await t.canLogin(u, 'p:w')).toBe(true);
     const again = await api('register', { user: u, host: 'localhost', password: 'other' });
     expect(again.status).toBe(409);
     expect(again.json).toMatchObject({ status: 'error', code: 10090 });
-    expect(await canLogin(u, 'p:w')).toBe(true);
-    expect(await canLogin(u, 'other')).toBe(false);
+    expect(await t.canLogin(u, 'p:w')).toBe(true);
+    expect(await t.canLogin(u, 'other')).toBe(false);
   });
 
   it('check_account and check_password answer a body of exactly 0 or 1', async () => {
@@ -326,13 +305,13 @@ describe('mod_http_api: the accounts calls of xmpp-backends', () => {
     const u = await newUser('old');
     const r = await api('change_password', { user: u, host: 'localhost', newpass: 'new' });
     expect([r.status, r.text]).toEqual([200, '0']);
-    expect(await canLogin(u, 'new')).toBe(true);
-    expect(await canLogin(u, 'old')).toBe(false);
+    expect(await t.canLogin(u, 'new')).toBe(true);
+    expect(await t.canLogin(u, 'old')).toBe(false);
     const ghost = await api('change_password', { user: 'ghost', host: 'localhost', newpass: 'x' });
     expect(ghost.status).toBe(404);
     expect(ghost.json).toMatchObject({ status: 'error', message: expect.stringContaining('ghost') });
     expect((await api('check_account', { user: 'ghost', host: 'localhost' })).text).toBe('1');
-    expect(await canLogin('ghost', 'x')).toBe(false);
+    expect(await t.canLogin('ghost', 'x')).toBe(false);
   });
 
   it('unregister answers "" and closes the account\'s stream; it no longer logs in', async () => {
@@ -341,7 +320,7 @@ describe('mod_http_api: the accounts calls of xmpp-backends', () => {
     const r = await api('unregister', { user: u, host: 'localhost' });
     expect([r.status, r.text]).toEqual([200, '""']);
     await c.until(() => c.closed, 'the stream to close');
-    expect(await canLogin(u, 'pw')).toBe(false);
+    expect(await t.canLogin(u, 'pw')).toBe(false);
     expect((await api('check_account', { user: u, host: 'localhost' })).text).toBe('1');
     expect(await ok('registered_users', { host: 'localhost' })).not.toContain(u);
   });
@@ -419,7 +398,7 @@ describe('mod_http_api: the accounts calls of xmpp-backends', () => {
     expect([r.status, r.text]).toEqual([200, '0']);
     await c1.until(() => c1.closed, 'the first stream to close');
     await c2.until(() => c2.closed, 'the second stream to close');
-    expect(await canLogin(u, 'pw')).toBe(false);
+    expect(await t.canLogin(u, 'pw')).toBe(false);
     expect((await api('check_password', { user: u, host: 'localhost', password: 'pw' })).text).toBe('1');
     expect((await api('ban_account', { user: 'ghost', host: 'localhost', reason: '' })).status).toBe(404);
   });
@@ -530,7 +509,7 @@ describe('mod_http_api: sessions and messages', () => {
     expect(again.status).toBe(404);
     expect(again.json).toMatchObject({ status: 'error' });
     // The account itself is untouched.
-    expect(await canLogin(u, 'pw')).toBe(true);
+    expect(await t.canLogin(u, 'pw')).toBe(true);
   });
 
   it('send_message of type normal, chat and headline reaches the client with its subject', async () => {
@@ -603,7 +582,7 @@ describe('mod_http_api: sessions and messages', () => {
     await ok('kick_session', { user: u.toUpperCase(), host: 'LOCALHOST', resource: 'Res', reason: '' });
     await c.until(() => c.closed, 'the stream to close');
     await ok('change_password', { user: u.toUpperCase(), host: 'localhost', newpass: 'np' });
-    expect(await canLogin(u, 'np')).toBe(true);
+    expect(await t.canLogin(u, 'np')).toBe(true);
   });
 
   it('send_stanza delivers the stanza to the client; invalid XML is 400 and nothing is sent', async () => {
@@ -779,7 +758,7 @@ describe('mod_http_api: who may call', () => {
     const garbage = await api('register', { user: u, host: 'localhost', password: 'pw' }, 'Digest abc');
     expect(garbage.status).toBe(401);
     expect((await api('check_account', { user: u, host: 'localhost' })).text).toBe('1');
-    expect(await canLogin('alice', 'wonderland')).toBe(true);
+    expect(await t.canLogin('alice', 'wonderland')).toBe(true);
   });
 
   it("a non-admin's session cannot be kicked by that user through REST", async () => {
@@ -798,7 +777,7 @@ describe('mod_http_api: who may call', () => {
     const u = fresh();
     const r = await api('register', { user: u, host: 'localhost', password: 'tok' }, `Bearer ${ALICE_TOKEN}`);
     expect(r.status).toBe(200);
-    expect(await canLogin(u, 'tok')).toBe(true);
+    expect(await t.canLogin(u, 'tok')).toBe(true);
     const wrong = await api('registered_users', { host: 'localhost' }, `Bearer ${ALICE_TOKEN}x`);
     expect(wrong.status).toBe(401);
     expect(wrong.json).toMatchObject({ status: 'error', code: 10 });
@@ -819,7 +798,7 @@ describe('mod_http_api: bad inputs change nothing', () => {
     const pw = await api('change_password', { user: u, host: 'localhost', newpass: 12345 });
     expect(pw.status).toBe(400);
     expect(pw.json).toMatchObject({ status: 'error', message: expect.stringContaining('newpass') });
-    expect(await canLogin(u, 'keep')).toBe(true);
+    expect(await t.canLogin(u, 'keep')).toBe(true);
     const arr = await api('register', { user: [u], host: 'localhost', password: 'x' });
     expect(arr.status).toBe(400);
     await ok('set_last', { user: u, host: 'localhost', timestamp: 1_700_000_000, status: 'Kept' });
@@ -850,7 +829,7 @@ describe('mod_http_api: bad inputs change nothing', () => {
     const r = await api('change_password', { user: u, host: 'localhost' });
     expect(r.status).toBe(400);
     expect(r.json).toMatchObject({ status: 'error', message: expect.stringContaining('newpass') });
-    expect(await canLogin(u, 'keep')).toBe(true);
+    expect(await t.canLogin(u, 'keep')).toBe(true);
     const nullArg = await api('register', { user: fresh(), host: 'localhost', password: null });
     expect(nullArg.status).toBe(400);
     const add = await api('add_rosteritem', {
@@ -889,7 +868,7 @@ describe('mod_http_api: bad inputs change nothing', () => {
     ).toBe(400);
     expect(await ok('registered_vhosts')).toEqual(['localhost']);
     expect((await api('check_account', { user: u, host: 'nohost.example' })).text).toBe('1');
-    expect(await canLogin('bob', 'builder')).toBe(true);
+    expect(await t.canLogin('bob', 'builder')).toBe(true);
   });
 
   it('send_message with an unknown type or a bad JID is 400 and delivers nothing', async () => {
@@ -922,6 +901,27 @@ describe('mod_http_api: bad inputs change nothing', () => {
     const msg = await c.next('message', mark);
     expect(bodyOf(msg)).toBe('good');
     expect(c.elements.slice(mark).filter((e) => e[1] === 'message')).toHaveLength(1);
+  });
+
+  it('an argument the command does not take is 400 (a misspelt name is not ignored)', async () => {
+    const u = fresh();
+    const r = await api('register', { user: u, host: 'localhost', password: 'pw', pasword: 'typo' });
+    expect(r.status).toBe(400);
+    expect(r.json).toMatchObject({ status: 'error', message: expect.stringContaining('pasword') });
+    expect((await api('check_account', { user: u, host: 'localhost' })).text).toBe('1');
+  });
+
+  it('a malformed user name is 400, never 500: kick_session, get_presence, change_password', async () => {
+    const kick = await api('kick_session', { user: 'a@b', host: 'localhost', resource: 'r', reason: '' });
+    expect(kick.status).toBe(400);
+    expect((await api('get_presence', { user: 'a@b', host: 'localhost' })).status).toBe(400);
+    expect((await api('get_presence', { user: 'bob', host: 'nohost.example' })).status).toBe(400);
+    const empty = await api('change_password', { user: 'bob', host: 'localhost', newpass: '' });
+    expect(empty.status).toBe(400);
+    expect(await t.canLogin('bob', 'builder')).toBe(true);
+    expect(t.log.lines.some((l) => l.includes('Internal error') || l.includes('[error] mod_http_api'))).toBe(
+      false,
+    );
   });
 });
 

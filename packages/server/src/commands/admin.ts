@@ -123,6 +123,7 @@ export function admin_commands(server: TsjabberdServer): Command[] {
       changes: true,
       run: async ({ user, host, newpass }: { user: string; host: string; newpass: string }) => {
         await needUser(user, host);
+        if (newpass === '') throw new CommandError('The new password must not be empty', 'invalid', 10001);
         if (!(await auth.set_password(user, host, newpass)))
           throw new CommandError(`Can't change the password of ${user}@${host}`, 'failed');
         return true;
@@ -293,7 +294,7 @@ export function admin_commands(server: TsjabberdServer): Command[] {
         resource: string;
         reason: string;
       }) => {
-        const jid = parse(`${user}@${host}/${resource}`);
+        const jid = jidArg('user', `${user}@${host}/${resource}`);
         const s = sm.get_session(jid.luser, jid.lserver, jid.lresource);
         if (s === undefined) throw new CommandError(`No session ${jid.toString()}`, 'not_found');
         if (s.process.kick === undefined)
@@ -434,11 +435,13 @@ export function admin_commands(server: TsjabberdServer): Command[] {
       },
       policy: 'admin',
       run: ({ user, host }: { user: string; host: string }) => {
+        needHost(host);
+        const account = jidArg('user', `${user}@${host}`);
         const best = sm
-          .get_user_sessions(nodeprep(user), nameprep(host))
+          .get_user_sessions(account.luser, account.lserver)
           .filter((s) => s.priority !== undefined && s.presence !== undefined)
           .sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0) || b.sid.time - a.sid.time)[0];
-        if (best?.presence === undefined) return { jid: `${user}@${host}`, show: 'unavailable', status: '' };
+        if (best?.presence === undefined) return { jid: account.toString(), show: 'unavailable', status: '' };
         return {
           jid: best.jid.toString(),
           show: presenceText(best.presence, 'show') || 'available',

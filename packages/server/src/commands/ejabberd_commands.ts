@@ -72,7 +72,7 @@ export class ArgumentError extends CommandError {
   constructor(
     message: string,
     readonly argument: string,
-    readonly problem: 'missing' | 'type',
+    readonly problem: 'missing' | 'type' | 'unknown',
   ) {
     super(message, 'invalid', 10);
   }
@@ -130,6 +130,10 @@ export class EjabberdCommands {
         32,
       );
     }
+    // ejabberd refuses what the command does not take, so a misspelt argument is not silently ignored.
+    const unknown = unknown_args(command, args);
+    if (unknown.length > 0)
+      throw new ArgumentError(`Request have unknown arguments: ${unknown.join(', ')}`, unknown[0], 'unknown');
     const checked = check_args(command, args);
     if (command.changes && this.log !== undefined) {
       const shown = command.args.map(
@@ -169,6 +173,13 @@ export function check_args(command: Command, args: Record<string, unknown>): Rec
     }
   }
   return out;
+}
+
+/** The names in `args` the command does not take (under their current or an old name). */
+export function unknown_args(command: Command, args: Record<string, unknown>): string[] {
+  return Object.keys(args).filter(
+    (k) => !command.args.some(([n]) => n === k) && !Object.hasOwn(command.args_rename ?? {}, k),
+  );
 }
 
 /** The value given under an old name of argument `name` (args_rename). */

@@ -225,11 +225,6 @@ async function run(
   if (rest.length > 1 || (rest.length === 1 && !isStruct(rest[0])))
     throw new Fault(-112, `Unknown call: ${method} takes one struct of named arguments`);
   const args = rest.length === 0 ? {} : (rest[0] as XmlRpcStruct);
-  const unused = Object.keys(args).filter(
-    (k) => !command.args.some(([n]) => n === k) && command.args_rename?.[k] === undefined,
-  );
-  if (unused.length > 0)
-    throw new Fault(-120, `The call provided additional unused arguments: ${unused.join(', ')}`);
   for (const [name, type] of command.args) {
     const v = args[name];
     if (v !== undefined && (v instanceof Date || v instanceof Uint8Array || typeof v === 'object'))
@@ -242,6 +237,8 @@ async function run(
     if (!(e instanceof CommandError)) throw e;
     if (e instanceof ArgumentError) {
       if (e.problem === 'missing') throw new Fault(-116, `Required attribute '${e.argument}' not found`);
+      if (e.problem === 'unknown')
+        throw new Fault(-120, `The call provided additional unused arguments: ${e.message}`);
       throw new Fault(-122, `Parameter '${e.argument}' can't be coerced: ${e.message}`);
     }
     if (e.kind === 'forbidden')
