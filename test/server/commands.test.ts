@@ -1,7 +1,10 @@
 import type { Server } from 'node:net';
 import { get_attr_s, get_subtag, get_tag_cdata, type XmlElement } from '@tsjabberd/xml-stanza';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { EjabberdCommands } from '../../packages/server/src/commands/ejabberd_commands.js';
+import {
+  ArgumentError,
+  type EjabberdCommands,
+} from '../../packages/server/src/commands/ejabberd_commands.js';
 import { call, commandsFor, controlPath, startControl } from '../../packages/server/src/control.js';
 import { ctl } from '../../packages/server/src/ctl.js';
 import { startTestServer, type TestServer } from './helpers.js';
@@ -71,7 +74,11 @@ describe('ejabberd_commands: the registry', () => {
     const ghost = fresh();
     await expect(
       commands.execute('change_password', { user: ghost, host: 'localhost', newpass: 'x' }),
-    ).rejects.toThrow(/does not exist/);
+    ).rejects.toMatchObject({
+      message: `User ${ghost}@localhost does not exist`,
+      kind: 'not_found',
+      reason: 'unknown_user',
+    });
     expect(await t.server.auth.user_exists(ghost, 'localhost')).toBe(false);
   });
 
@@ -94,20 +101,43 @@ describe('ejabberd_commands: the registry', () => {
     expect(await t.server.auth.user_exists(u, 'localhost')).toBe(false);
   });
 
-  it('refuses an unknown command, a missing argument and a wrong type, changing nothing', async () => {
+  it('refuses an unknown command; missing, mistyped and unknown arguments are ArgumentErrors (code 0), changing nothing', async () => {
     await expect(commands.execute('no_such_command', {})).rejects.toThrow(/Unknown command no_such_command/);
+    /** The ArgumentError `execute` refuses `args` of `name` with. */
+    const argumentError = async (name: string, args: Record<string, unknown>): Promise<ArgumentError> => {
+      const e = await commands.execute(name, args).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(e).toBeInstanceOf(ArgumentError);
+      expect(e).toMatchObject({ kind: 'invalid', code: 0 });
+      return e as ArgumentError;
+    };
     const u = fresh();
-    await expect(commands.execute('register', { user: u, host: 'localhost' })).rejects.toThrow(
-      /missing argument password/,
-    );
-    await expect(commands.execute('register', { user: u, host: 'localhost', password: 42 })).rejects.toThrow(
-      /argument password must be a binary/,
-    );
+    expect(await argumentError('register', { user: u, host: 'localhost' })).toMatchObject({
+      message: 'register: missing argument password (binary)',
+      argument: 'password',
+      problem: 'missing',
+    });
+    expect(await argumentError('register', { user: u, host: 'localhost', password: 42 })).toMatchObject({
+      message: expect.stringMatching(/argument password must be a binary/),
+      problem: 'type',
+    });
+    expect(
+      await argumentError('register', { user: u, host: 'localhost', password: 'pw', x: 1 }),
+    ).toMatchObject({ message: 'Request have unknown arguments: [x]', argument: 'x', problem: 'unknown' });
     expect(await t.server.auth.user_exists(u, 'localhost')).toBe(false);
-    await expect(
-      commands.execute('set_last', { user: 'alice', host: 'localhost', timestamp: 'soon', status: '' }),
-    ).rejects.toThrow(/argument timestamp must be an integer/);
-    expect(await t.server.storage.last.get('alice', 'localhost')).toBeUndefined();
+    // alice has a last activity since her registration; a refused set_last leaves it as it was.
+    const before = await t.server.storage.last.get('alice', 'localhost');
+    expect(before).toMatchObject({ status: "Registered but didn't login" });
+    expect(
+      await argumentError('set_last', { user: 'alice', host: 'localhost', timestamp: 'soon', status: '' }),
+    ).toMatchObject({
+      message: 'set_last: argument timestamp must be an integer, got "soon"',
+      argument: 'timestamp',
+      problem: 'type',
+    });
+    expect(await t.server.storage.last.get('alice', 'localhost')).toEqual(before);
   });
 
   it('logs data changes without the password', async () => {
@@ -154,7 +184,7 @@ describe('ejabberd_commands: the registry', () => {
     ).rejects.toThrow(/type must be/);
   });
 
-  it('connected_users, stats onlineusers, user_sessions_info, get_resources, kick_session', async () => {
+  it('connected_users, stats onlineusers, user_sessions_info, get_resources, kick_session (again: still true)', async () => {
     const u = fresh();
     await commands.execute('register', { user: u, host: 'localhost', password: 'pw' });
     const c = await t.login(u, 'pw', 'kickme');
@@ -181,9 +211,19 @@ describe('ejabberd_commands: the registry', () => {
     ).toBe(true);
     expect(await c.streamError()).toBe('policy-violation');
     await c.until(() => c.closed, 'the stream to close');
-    await expect(
-      commands.execute('kick_session', { user: u, host: 'localhost', resource: 'kickme', reason: 'again' }),
-    ).rejects.toThrow(/No session/);
+    // Kicking a session that is no longer there succeeds (as ejabberd answers 0) and is logged.
+    expect(
+      await commands.execute('kick_session', {
+        user: u,
+        host: 'localhost',
+        resource: 'kickme',
+        reason: 'again',
+      }),
+    ).toBe(true);
+    expect(
+      t.log.lines.some((l) => l.includes(`kick_session: no session ${u}@localhost/kickme to kick`)),
+    ).toBe(true);
+    expect(await commands.execute('get_resources', { user: u, host: 'localhost' })).toEqual([]);
     await expect(commands.execute('stats', { name: 'nonsense' })).rejects.toThrow(/Unknown statistic/);
   });
 
@@ -255,12 +295,18 @@ describe('ejabberd_commands: the registry', () => {
     expect(await t.server.auth.user_exists(u, 'localhost')).toBe(true);
   });
 
-  it('get_last / set_last', async () => {
+  it('get_last / set_last: registration is "Registered but didn\'t login"; an unknown account is NOT FOUND now', async () => {
     const u = fresh();
+    const registeredAt = Math.floor(Date.now() / 1000);
     await commands.execute('register', { user: u, host: 'localhost', password: 'pw' });
-    expect(await commands.execute('get_last', { user: u, host: 'localhost' })).toMatchObject({
-      status: 'NOT FOUND',
-    });
+    const registered = (await commands.execute('get_last', { user: u, host: 'localhost' })) as {
+      timestamp: string;
+      status: string;
+    };
+    expect(registered.status).toBe("Registered but didn't login");
+    expect(registered.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(Date.parse(registered.timestamp) / 1000).toBeGreaterThanOrEqual(registeredAt);
+    expect(Date.parse(registered.timestamp) / 1000).toBeLessThanOrEqual(Date.now() / 1000);
     expect(
       await commands.execute('set_last', {
         user: u,
@@ -273,9 +319,22 @@ describe('ejabberd_commands: the registry', () => {
       timestamp: '2023-11-14T22:13:20Z',
       status: 'away',
     });
-    // Since ejabberd 17.04 an unknown user is an error, so a client library can tell the two apart.
-    await expect(commands.execute('get_last', { user: 'nobody-here', host: 'localhost' })).rejects.toThrow(
-      /does not exist/,
+    // As ejabberd 23.01: an account that does not exist is NOT FOUND at the current time, in microseconds.
+    const before = Date.now();
+    const ghost = (await commands.execute('get_last', { user: 'nobody-here', host: 'localhost' })) as {
+      timestamp: string;
+      status: string;
+    };
+    expect(ghost.status).toBe('NOT FOUND');
+    expect(ghost.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    expect(ghost.timestamp).toHaveLength(27);
+    expect(Date.parse(ghost.timestamp)).toBeGreaterThanOrEqual(before - 1);
+    expect(Date.parse(ghost.timestamp)).toBeLessThanOrEqual(Date.now());
+    expect(await t.server.auth.user_exists('nobody-here', 'localhost')).toBe(false);
+    expect(await t.server.storage.last.get('nobody-here', 'localhost')).toBeUndefined();
+    // An unknown host is still an error.
+    await expect(commands.execute('get_last', { user: u, host: 'nowhere.example' })).rejects.toThrow(
+      /Unknown virtual host/,
     );
   });
 });
@@ -296,7 +355,7 @@ describe('the control socket and tsjabberdctl', () => {
     });
   });
 
-  it('prints as ejabberdctl: rescode nothing, lists one per line, errors exit 1', async () => {
+  it('prints as ejabberdctl: rescode nothing (false: Error: false), lists one per line, errors exit 1', async () => {
     const u = fresh();
     expect(await run('register', u, 'localhost', 'pw')).toEqual({
       code: 0,
@@ -304,7 +363,11 @@ describe('the control socket and tsjabberdctl', () => {
       stderr: '',
     });
     expect(await run('check_account', u, 'localhost')).toEqual({ code: 0, stdout: '', stderr: '' });
-    expect((await run('check_account', fresh(), 'localhost')).code).toBe(1);
+    expect(await run('check_account', fresh(), 'localhost')).toEqual({
+      code: 1,
+      stdout: 'Error: false\n',
+      stderr: '',
+    });
     expect(await run('change_password', u, 'localhost', 'new')).toMatchObject({ code: 0, stdout: '' });
     expect(await t.canLogin(u, 'new')).toBe(true);
     const listed = await run('registered_users', 'localhost');

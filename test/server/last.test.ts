@@ -155,11 +155,34 @@ describe('mod_last', () => {
     ).toBe(true);
   });
 
-  it('is item-not-found for a user who never logged out', async () => {
+  it('answers the seconds since registration with "Registered but didn\'t login" for a user who never logged out', async () => {
+    // dave was registered in beforeAll and never logged in: the register_user hook recorded it.
+    expect(await t.server.storage.last.get('dave', 'localhost')).toMatchObject({
+      status: "Registered but didn't login",
+    });
     const bob = await t.login('bob', 'builder', 'last-never');
     const reply = await bob.iq("type='get' to='dave@localhost'", LAST);
-    expect(get_attr_s('type', reply[2])).toBe('error');
-    expect(error_condition(reply)).toBe('item-not-found');
+    expect(get_attr_s('from', reply[2])).toBe('dave@localhost');
+    const [seconds, status] = lastOf(reply);
+    expect(seconds).toBeGreaterThanOrEqual(0);
+    expect(seconds).toBeLessThan(600);
+    expect(status).toBe("Registered but didn't login");
+  });
+
+  it('records a registration made after start as its last activity, until the first logout', async () => {
+    const before = Math.floor(Date.now() / 1000);
+    expect(await t.server.auth.try_register('gina', 'localhost', 'gardener')).toBe('ok');
+    const last = await t.server.storage.last.get('gina', 'localhost');
+    expect(last).toEqual({ seconds: expect.any(Number), status: "Registered but didn't login" });
+    expect(last?.seconds).toBeGreaterThanOrEqual(before);
+    expect(last?.seconds).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000));
+    // A failed registration (the account exists) records nothing new.
+    await t.server.storage.last.set('gina', 'localhost', { seconds: 1_700_000_000, status: 'kept' });
+    expect(await t.server.auth.try_register('gina', 'localhost', 'other')).toBe('exists');
+    expect(await t.server.storage.last.get('gina', 'localhost')).toEqual({
+      seconds: 1_700_000_000,
+      status: 'kept',
+    });
   });
 
   it('records a connection that drops without unavailable presence, and counts only available resources', async () => {

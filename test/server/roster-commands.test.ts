@@ -74,10 +74,14 @@ function presenceFrom(c: RawClient, from: string, mark: number): Promise<XmlElem
   );
 }
 
+/** 'ok', or the kind of the CommandError followed by its reason when it has one (`not_found:unknown_user`). */
 function kindOf(p: Promise<unknown>): Promise<string> {
   return p.then(
     () => 'ok',
-    (e) => (e instanceof CommandError ? e.kind : `not a CommandError: ${String(e)}`),
+    (e) =>
+      e instanceof CommandError
+        ? `${e.kind}${e.reason === undefined ? '' : `:${e.reason}`}`
+        : `not a CommandError: ${String(e)}`,
   );
 }
 
@@ -168,23 +172,25 @@ describe('link_contacts / unlink_contacts', () => {
     ]);
   });
 
-  it('refuses unknown accounts (not_found) and bad JIDs (invalid), changing nothing', async () => {
+  it('refuses unknown accounts (not_found, unknown_user) and bad JIDs (invalid), changing nothing; deleting an absent item succeeds', async () => {
     const a = await account('err');
     const link = (jid2: string) =>
       commands.execute('link_contacts', { jid1: `${a}@localhost`, nick1: '', jid2, nick2: '' });
-    expect(await kindOf(link('nobody@localhost'))).toBe('not_found');
-    expect(await kindOf(link('someone@elsewhere.example'))).toBe('not_found');
+    expect(await kindOf(link('nobody@localhost'))).toBe('not_found:unknown_user');
+    expect(await kindOf(link('someone@elsewhere.example'))).toBe('not_found:unknown_user');
     expect(await kindOf(link('no body@localhost'))).toBe('invalid');
     expect(await kindOf(link('localhost'))).toBe('invalid');
     expect(
       await kindOf(commands.execute('unlink_contacts', { jid1: 'ghost@localhost', jid2: `${a}@localhost` })),
-    ).toBe('not_found');
+    ).toBe('not_found:unknown_user');
     expect(
       await kindOf(commands.execute('get_roster_with_presence', { user: 'ghost', server: 'localhost' })),
-    ).toBe('not_found');
+    ).toBe('not_found:unknown_user');
     expect(await kindOf(commands.execute('get_roster', { user: 'ghost', host: 'localhost' }))).toBe(
-      'not_found',
+      'not_found:unknown_user',
     );
+    // An item that is not in the roster: the roster is already as asked, so it succeeds (as in ejabberd),
+    // logged, and the roster stays empty.
     expect(
       await kindOf(
         commands.execute('delete_rosteritem', {
@@ -194,7 +200,24 @@ describe('link_contacts / unlink_contacts', () => {
           host: 'example.com',
         }),
       ),
-    ).toBe('not_found');
+    ).toBe('ok');
+    expect(
+      t.log.lines.some((l) =>
+        l.includes(`delete_rosteritem: x@example.com was not in the roster of ${a}@localhost`),
+      ),
+    ).toBe(true);
+    // An unknown local account is still refused.
+    expect(
+      await kindOf(
+        commands.execute('delete_rosteritem', {
+          localuser: 'ghost',
+          localhost: 'localhost',
+          user: a,
+          host: 'localhost',
+        }),
+      ),
+    ).toBe('not_found:unknown_user');
+    expect(await t.server.auth.user_exists('ghost', 'localhost')).toBe(false);
     expect(await commands.execute('get_roster', { user: a, host: 'localhost' })).toEqual([]);
   });
 });

@@ -15,6 +15,8 @@ const CALL = path.join(import.meta.dirname, 'fixtures', 'xmlrpc_call.py');
 let t: TestServer;
 let uri: string;
 let port: number;
+/** The port of a second listener with only `/xmlrpc: ejabberd_xmlrpc` (ejabberd's request_handlers form). */
+let handlerPort: number;
 let n = 0;
 
 /** The admin's auth struct, ejabberd's optional first parameter. */
@@ -31,9 +33,19 @@ beforeAll(async () => {
       request_handlers: { '/': 'ejabberd_xmlrpc' },
       max_body_size: 20_000,
     });
+    // The form of ejabberd's example config: ejabberd_http with the handler at /xmlrpc.
+    config.listen.push({
+      ...httpListenerDefaults(),
+      port: 0,
+      ip: '127.0.0.1',
+      request_handlers: { '/xmlrpc': 'ejabberd_xmlrpc' },
+    });
   });
-  const bound = t.server.listeners.find((l) => l.config.module === 'ejabberd_http');
-  port = bound?.port ?? 0;
+  const http = t.server.listeners.filter((l) => l.config.module === 'ejabberd_http');
+  const handledAt = (p: string) =>
+    http.find((l) => l.config.module === 'ejabberd_http' && p in l.config.request_handlers)?.port ?? 0;
+  port = handledAt('/');
+  handlerPort = handledAt('/xmlrpc');
   uri = `http://127.0.0.1:${port}/`;
 });
 afterAll(async () => {
@@ -47,8 +59,13 @@ type Answer = { result: unknown } | { fault: number; string: string } | { protoc
 
 /** One call through Python's xmlrpc.client. */
 function py(method: string, ...params: unknown[]): Promise<Answer> {
+  return pyAt(uri, method, ...params);
+}
+
+/** One call through Python's xmlrpc.client, `ServerProxy(at)`. */
+function pyAt(at: string, method: string, ...params: unknown[]): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    execFile('python3', [CALL, uri, method, JSON.stringify(params)], (error, stdout, stderr) => {
+    execFile('python3', [CALL, at, method, JSON.stringify(params)], (error, stdout, stderr) => {
       if (error) reject(new Error(`${error.message}\n${stderr}`));
       else resolve(JSON.parse(stdout) as Answer);
     });
@@ -63,9 +80,13 @@ async function admin(method: string, args: Record<string, unknown> = {}): Promis
 }
 
 /** A raw POST, for what xmlrpc.client will not send. */
-function post(body: string, method = 'POST'): Promise<{ status: number; body: string }> {
+function post(
+  body: string,
+  method = 'POST',
+  at = { port: 0, path: '/' },
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', method }, (res) => {
+    const req = request({ host: '127.0.0.1', port: at.port || port, path: at.path, method }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => {
@@ -156,22 +177,43 @@ describe('ejabberd_xmlrpc: accounts', () => {
     expect(await t.canLogin(u, 'pw')).toBe(false);
   });
 
-  it('set_last then get_last answer the tuple as an array of structs (>= 17.04)', async () => {
+  it('get_last answers the tuple as an array of structs (>= 17.04): the registration, a set_last, NOT FOUND for no account', async () => {
     const u = fresh();
     await admin('register', { user: u, host: 'localhost', password: 'pw' });
+    const registered = (await admin('get_last', { user: u, host: 'localhost' })) as {
+      last_activity: [{ timestamp: string }, { status: string }];
+    };
+    expect(registered.last_activity[1]).toEqual({ status: "Registered but didn't login" });
+    expect(registered.last_activity[0].timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(Date.now() - Date.parse(registered.last_activity[0].timestamp)).toBeLessThan(60_000);
     expect(
       await admin('set_last', { user: u, host: 'localhost', timestamp: 1_700_000_000, status: 'Registered' }),
     ).toEqual({ res: 0 });
     expect(await admin('get_last', { user: u, host: 'localhost' })).toEqual({
       last_activity: [{ timestamp: '2023-11-14T22:13:20Z' }, { status: 'Registered' }],
     });
-    expect(await py('get_last', ADMIN, { user: 'ghost', host: 'localhost' })).toMatchObject({ fault: -118 });
+    // An account that does not exist: a result, NOT FOUND at the current time in microseconds.
+    const before = Date.now();
+    const ghost = (await admin('get_last', { user: 'ghost', host: 'localhost' })) as {
+      last_activity: [{ timestamp: string }, { status: string }];
+    };
+    expect(ghost.last_activity[1]).toEqual({ status: 'NOT FOUND' });
+    const stamp = ghost.last_activity[0].timestamp;
+    expect(stamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    expect(stamp).toHaveLength(27);
+    expect(Date.parse(stamp)).toBeGreaterThanOrEqual(before - 1);
+    expect(Date.parse(stamp)).toBeLessThanOrEqual(Date.now());
+    expect(await admin('check_account', { user: 'ghost', host: 'localhost' })).toEqual({ res: 1 });
+    // An unknown host is still a fault.
+    expect(await py('get_last', ADMIN, { user: u, host: 'nohost.example' })).toMatchObject({ fault: -118 });
   });
 
   it('status, stats and stats_host', async () => {
     const status = (await admin('status')) as { res: number; text: string };
     expect(status.res).toBe(0);
     expect(status.text).toMatch(/is started/);
+    // xmpp-backends reads the API version as the token before "is running in that node".
+    expect(/([^ ]*) is running in that node/.exec(status.text)?.[1]).toBe('23.01');
     const registered = await t.server.auth.count_users('localhost');
     expect(await admin('stats', { name: 'registeredusers' })).toEqual({ stat: registered });
     expect(await admin('stats_host', { name: 'registeredusers', host: 'localhost' })).toEqual({
@@ -202,7 +244,7 @@ describe('ejabberd_xmlrpc: sessions and messages', () => {
     }
   });
 
-  it('user_sessions_info and connected_users_info as xmpp-backends reads them; kick_session closes the stream', async () => {
+  it('user_sessions_info and connected_users_info as xmpp-backends reads them; kick_session closes the stream, and again answers {res: 0}', async () => {
     const u = fresh();
     await admin('register', { user: u, host: 'localhost', password: 'pw' });
     const c = await t.login(u, 'pw', 'desk');
@@ -236,6 +278,14 @@ describe('ejabberd_xmlrpc: sessions and messages', () => {
     ).toEqual({ res: 0 });
     await c.until(() => c.closed, 'the stream to close');
     expect(await mine()).toEqual([]);
+    // A session that is not there: {res: 0} as in ejabberd, logged.
+    expect(
+      await admin('kick_session', { user: u, host: 'localhost', resource: 'desk', reason: 'again' }),
+    ).toEqual({ res: 0 });
+    expect(t.log.lines.some((l) => l.includes(`kick_session: no session ${u}@localhost/desk to kick`))).toBe(
+      true,
+    );
+    expect(await t.canLogin(u, 'pw')).toBe(true);
   });
 });
 
@@ -271,7 +321,7 @@ describe("ejabberd_xmlrpc: mod_xmlrpc's documented calls", () => {
     );
   });
 
-  it('get_roster answers an array of {jid, group, nick, subscription, pending}', async () => {
+  it('get_roster answers an array of {jid, group, nick, subscription, pending}; delete_rosteritem {res: 0}, also for an absent item', async () => {
     const u = fresh();
     await admin('register', { user: u, host: 'localhost', password: 'pw' });
     expect(
@@ -288,15 +338,77 @@ describe("ejabberd_xmlrpc: mod_xmlrpc's documented calls", () => {
     expect(await admin('get_roster', { user: u, server: 'localhost' })).toEqual([
       { jid: 'bob@localhost', group: 'Friends', nick: 'Bob', subscription: 'both', pending: 'none' },
     ]);
+    const item = { localuser: u, localhost: 'localhost', user: 'bob', host: 'localhost' };
+    expect(await admin('delete_rosteritem', item)).toEqual({ res: 0 });
+    expect(await admin('get_roster', { user: u, server: 'localhost' })).toEqual([]);
+    expect(await admin('delete_rosteritem', item)).toEqual({ res: 0 });
+    expect(await admin('get_roster', { user: u, server: 'localhost' })).toEqual([]);
+    // An account that does not exist is still refused, and not created.
+    expect(await py('delete_rosteritem', ADMIN, { ...item, localuser: 'ghost' })).toMatchObject({
+      fault: -118,
+    });
+    expect(await admin('check_account', { user: 'ghost', host: 'localhost' })).toEqual({ res: 1 });
+  });
+});
+
+describe('ejabberd_xmlrpc: at request_handlers /xmlrpc', () => {
+  it("answers ServerProxy('http://127.0.0.1:PORT/xmlrpc'), which posts to the handler's exact path", async () => {
+    const at = `http://127.0.0.1:${handlerPort}/xmlrpc`;
+    const status = await pyAt(at, 'status', ADMIN, {});
+    expect(status).toMatchObject({ result: { res: 0, text: expect.stringMatching(/is started/) } });
+    const u = fresh();
+    expect(await pyAt(at, 'register', ADMIN, { user: u, host: 'localhost', password: 'pw' })).toEqual({
+      result: { res: 0, text: `User ${u}@localhost successfully registered` },
+    });
+    expect(await t.canLogin(u, 'pw')).toBe(true);
+    expect(await pyAt(at, 'check_account', ADMIN, { user: u, host: 'localhost' })).toEqual({
+      result: { res: 0 },
+    });
+    // Credentials are checked there as well.
+    expect(
+      await pyAt(at, 'unregister', { ...ADMIN, password: 'nope' }, { user: u, host: 'localhost' }),
+    ).toMatchObject({ fault: -118 });
+    expect(await t.server.auth.user_exists(u, 'localhost')).toBe(true);
+  });
+
+  it('is not reached outside its path: another path or a longer name is 404', async () => {
+    const call = "<?xml version='1.0'?><methodCall><methodName>status</methodName></methodCall>";
+    for (const path of ['/', '/xmlrpcx', '/other/xmlrpc']) {
+      expect((await post(call, 'POST', { port: handlerPort, path })).status, path).toBe(404);
+    }
+    const ok = await post(call, 'POST', { port: handlerPort, path: '/xmlrpc/' });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toContain('<methodResponse>');
   });
 });
 
 describe('ejabberd_xmlrpc: refusals', () => {
-  it('needs credentials by default: none is -103, a wrong password -103, a non-admin -118', async () => {
-    expect(await py('registered_users', { host: 'localhost' })).toMatchObject({ fault: -103 });
-    expect(await py('registered_users', { ...ADMIN, password: 'nope' }, { host: 'localhost' })).toMatchObject(
-      { fault: -103 },
-    );
+  it('needs credentials by default: none, a wrong password and a non-admin are all fault -118', async () => {
+    expect(await py('registered_users', { host: 'localhost' })).toMatchObject({
+      fault: -118,
+      string: expect.stringContaining('access_rules_unauthorized'),
+    });
+    expect(await py('registered_users', { ...ADMIN, password: 'nope' }, { host: 'localhost' })).toEqual({
+      fault: -118,
+      string: 'Error -118\nInvalid authentication data',
+    });
+    expect(
+      await py(
+        'registered_users',
+        { user: 'nobody', server: 'localhost', password: 'x' },
+        { host: 'localhost' },
+      ),
+    ).toEqual({ fault: -118, string: 'Error -118\nInvalid authentication data' });
+    // A refused call changes nothing.
+    const u = fresh();
+    expect(
+      await py('register', { ...ADMIN, password: 'nope' }, { user: u, host: 'localhost', password: 'pw' }),
+    ).toMatchObject({ fault: -118 });
+    expect(await py('register', { user: u, host: 'localhost', password: 'pw' })).toMatchObject({
+      fault: -118,
+      string: expect.stringContaining('access_rules_unauthorized'),
+    });
+    expect(await t.server.auth.user_exists(u, 'localhost')).toBe(false);
     expect(
       await py(
         'registered_users',

@@ -7,6 +7,7 @@ import { allowing_permission } from './commands/api_permissions.js';
 import {
   type ArgType,
   CommandError,
+  type CommandErrorKind,
   EjabberdCommands,
   type ResultSpec,
   type ResultType,
@@ -34,7 +35,7 @@ export interface CommandInfo {
 
 export type ControlReply =
   | { ok: true; result: unknown; type?: ResultType }
-  | { ok: false; error: string; type?: ResultType };
+  | { ok: false; error: string; type?: ResultType; kind?: CommandErrorKind; reason?: string };
 
 /** The registry of a server with the administrative commands. */
 export function commandsFor(server: TsjabberdServer): EjabberdCommands {
@@ -123,8 +124,11 @@ async function answer(
       const result = await commands.execute(String(command.command), args, { frontend: 'ejabberd_ctl' });
       return { ok: true, result, type };
     } catch (e) {
-      if (!(e instanceof CommandError)) server.log.error(`command ${command.command}: ${String(e)}`);
-      return { ok: false, error: e instanceof Error ? e.message : String(e), type };
+      if (!(e instanceof CommandError)) {
+        server.log.error(`command ${command.command}: ${String(e)}`);
+        return { ok: false, error: e instanceof Error ? e.message : String(e), type, kind: 'failed' };
+      }
+      return { ok: false, error: e.message, type, kind: e.kind, reason: e.reason };
     }
   }
   try {

@@ -1,11 +1,13 @@
 /**
  * `tsjabberdctl COMMAND [ARGS...]`: ejabberdctl's front end to the command registry of the running
  * server, through the control socket. Results print as ejabberdctl prints them: a rescode prints
- * nothing (exit 0 on ok, 1 on false or error), a restuple its text, a list one item per line, a tuple
- * its fields separated by tabs; an error prints its message and exits 1.
+ * nothing (exit 0 on ok; `Error: false` and exit 1 on false), a restuple its text, a list one item
+ * per line, a tuple its fields separated by tabs; a failed command prints ejabberdctl's error line on
+ * stdout and exits 1. Problems of the call itself (unknown command, wrong argument count, no server)
+ * go to stderr; exit 3 means no server answers.
  */
 import type { ResultSpec } from './commands/ejabberd_commands.js';
-import { type CommandInfo, call, controlPath } from './control.js';
+import { type CommandInfo, type ControlReply, call, controlPath } from './control.js';
 
 export interface CtlOutput {
   stdout(text: string): void;
@@ -97,16 +99,30 @@ export async function ctl(socket: string, argv: string[], out: CtlOutput = proce
     return 3;
   }
   if (!reply.ok) {
-    out.stderr(`${reply.error}\n`);
+    out.stdout(`${errorText(reply)}\n`);
     return 1;
   }
   const type = command.result.type;
-  // ejabberdctl: a rescode prints nothing and sets the exit code (check_account of a stranger exits 1).
-  if (type === 'rescode') return reply.result === false ? 1 : 0;
+  // ejabberdctl: a rescode prints nothing when ok, "Error: false" otherwise (check_account of a stranger).
+  if (type === 'rescode') {
+    if (reply.result !== false) return 0;
+    out.stdout('Error: false\n');
+    return 1;
+  }
   const text = format(reply.result, command.result);
-  if (type === 'list' && text === '') return 0;
+  if ((type === 'list' || type === 'restuple') && text === '') return 0;
   out.stdout(`${text}\n`);
   return 0;
+}
+
+/**
+ * A failed command as ejabberdctl prints it (on stdout, where scripts such as xmpp-backends read it):
+ * `{not_found,"unknown_user"}` for a missing account, `Error: conflict: ...` for one that exists.
+ */
+function errorText(reply: Extract<ControlReply, { ok: false }>): string {
+  if (reply.kind === 'not_found' && reply.reason !== undefined) return `{not_found,"${reply.reason}"}`;
+  if (reply.kind === 'conflict') return `Error: conflict: ${reply.error}`;
+  return `Error: ${reply.error}`;
 }
 
 /** `tsjabberdctl` with the data directory of the configuration (`--config FILE`). */

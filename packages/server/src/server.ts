@@ -81,6 +81,7 @@ export class TsjabberdServer {
     const storage = options.storage ?? (await openStorage('sqlite', config.data_dir, log));
     const auth = authFor(config, storage, log);
     const node = new EjabberdNode({ hosts: config.hosts, log });
+    auth.hooks = node.ejabberd_hooks;
     await node.start();
     let tls: TlsMaterial | undefined;
     let certificatePath: string | undefined;

@@ -32,7 +32,17 @@ export interface EjabberdAuthOptions {
   extauth?: Extauth;
 }
 
+/** What EjabberdAuth runs its hooks on (the node's ejabberd_hooks). */
+export interface AuthHooks {
+  run(hook: string, host: string, args: unknown[]): void | Promise<void>;
+}
+
 export class EjabberdAuth {
+  /**
+   * The node's hooks, set by the server once the node exists: a new account runs `register_user`
+   * (user, host), as ejabberd_auth does, so mod_last records "Registered but didn't login".
+   */
+  hooks: AuthHooks | undefined;
   private readonly iterations: number;
   private readonly log: Logger | undefined;
   /** What an unknown user's password is checked against, so that answering takes as long as for a known one. */
@@ -65,8 +75,10 @@ export class EjabberdAuth {
     if (account === undefined || !validPassword(password)) return 'invalid';
     if (this.extauth !== undefined) {
       const ok = await this.extauth.call('tryregister', account.user, account.host, password);
-      if (ok) this.log?.info(`registered account ${account.user}@${account.host} (external)`);
-      return ok ? 'ok' : 'exists';
+      if (!ok) return 'exists';
+      this.log?.info(`registered account ${account.user}@${account.host} (external)`);
+      await this.registered(account.user, account.host);
+      return 'ok';
     }
     const stored = await hashPasswordAsync(password, this.iterations);
     const created = await this.storage.accounts.create({
@@ -77,7 +89,17 @@ export class EjabberdAuth {
     });
     if (!created) return 'exists';
     this.log?.info(`registered account ${account.user}@${account.host}`);
+    await this.registered(account.user, account.host);
     return 'ok';
+  }
+
+  /** Runs `register_user`; a failing hook is logged, never turns the registration into a failure. */
+  private async registered(user: string, host: string): Promise<void> {
+    try {
+      await this.hooks?.run('register_user', host, [user, host]);
+    } catch (e) {
+      this.log?.error(`register_user hook for ${user}@${host} failed: ${String(e)}`);
+    }
   }
 
   /** `ejabberd_auth:remove_user/2`: false when there was no such account. */

@@ -6,10 +6,19 @@ import { randomBytes } from 'node:crypto';
 import { nameprep, nodeprep, parse } from '@tsjabberd/jid';
 import { cdata, element, type XmlElement } from '@tsjabberd/xml-stanza';
 import { parse_element } from '@tsjabberd/xml-stream';
+import { VERSION } from '../modules/mod_version.js';
 import type { TsjabberdServer } from '../server.js';
 import { type Command, CommandError, type ResultSpec, strings } from './ejabberd_commands.js';
 
 const started = Date.now();
+
+/** The ejabberd release whose command API (arguments, results, errors) these commands follow. */
+export const EJABBERD_API = '23.01';
+
+/** Now as ejabberd prints ONLINE and NOT FOUND times: `2026-11-21T23:37:50.464605Z`. */
+function nowMicros(): string {
+  return new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
 
 /** The fields ejabberd reports of a session (user_sessions_info; connected_users_info adds the jid). */
 const SESSION_INFO: ResultSpec[] = [
@@ -34,7 +43,7 @@ export function admin_commands(server: TsjabberdServer): Command[] {
   const needUser = async (user: string, host: string) => {
     needHost(host);
     if (!(await auth.user_exists(user, host)))
-      throw new CommandError(`User ${user}@${host} does not exist`, 'not_found');
+      throw new CommandError(`User ${user}@${host} does not exist`, 'not_found', 0, 'unknown_user');
   };
   const sessions = () =>
     sm
@@ -181,8 +190,11 @@ export function admin_commands(server: TsjabberdServer): Command[] {
       args: [],
       result: { name: 'res', type: 'restuple' },
       policy: 'admin',
+      // The last line names the ejabberd API level these commands follow: clients such as xmpp-backends
+      // read the version before "is running in that node" to choose their behaviour.
       run: () =>
-        `The node ${server.node.name} is started with status: started\ntsjabberd is running in that node`,
+        `The node ${server.node.name} is started with status: started\n` +
+        `tsjabberd ${VERSION} with the ejabberd API of ${EJABBERD_API} is running in that node`,
     },
     {
       name: 'stats',
@@ -296,7 +308,11 @@ export function admin_commands(server: TsjabberdServer): Command[] {
       }) => {
         const jid = jidArg('user', `${user}@${host}/${resource}`);
         const s = sm.get_session(jid.luser, jid.lserver, jid.lresource);
-        if (s === undefined) throw new CommandError(`No session ${jid.toString()}`, 'not_found');
+        // ejabberd answers 0 for a session that is not there: the caller wanted it gone, and it is.
+        if (s === undefined) {
+          server.log.info(`kick_session: no session ${jid.toString()} to kick`);
+          return true;
+        }
         if (s.process.kick === undefined)
           throw new CommandError(`The session ${jid.toString()} cannot be kicked`, 'failed');
         s.process.kick('policy-violation', reason);
@@ -377,14 +393,18 @@ export function admin_commands(server: TsjabberdServer): Command[] {
         elements: strings('timestamp', 'status'),
       },
       policy: 'admin',
+      // ejabberd >= 17.04: the status tells ONLINE, the stored logout (or "Registered but didn't login",
+      // which mod_last stores at registration), or NOT FOUND for an account that does not exist; the
+      // first and the last with the current time in microseconds, as ejabberd prints them.
       run: async ({ user, host }: { user: string; host: string }) => {
-        // ejabberd >= 17.04: an unknown user is an error, not a "NOT FOUND" status (xmpp-backends relies on it).
-        await needUser(user, host);
-        if (sm.get_user_resources(nodeprep(user), nameprep(host)).length > 0)
-          return { timestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), status: 'ONLINE' };
-        const last = await server.storage.last.get(nodeprep(user), nameprep(host));
-        if (last === undefined)
-          return { timestamp: new Date(0).toISOString().replace(/\.\d+Z$/, 'Z'), status: 'NOT FOUND' };
+        needHost(host);
+        const account = jidArg('user', `${user}@${host}`);
+        if (sm.get_user_resources(account.luser, account.lserver).length > 0)
+          return { timestamp: nowMicros(), status: 'ONLINE' };
+        if (!(await auth.user_exists(account.luser, account.lserver)))
+          return { timestamp: nowMicros(), status: 'NOT FOUND' };
+        const last = await server.storage.last.get(account.luser, account.lserver);
+        if (last === undefined) return { timestamp: nowMicros(), status: 'NOT FOUND' };
         return {
           timestamp: new Date(last.seconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
           status: last.status,

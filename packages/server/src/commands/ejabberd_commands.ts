@@ -56,10 +56,15 @@ export type CommandErrorKind = 'invalid' | 'not_found' | 'conflict' | 'failed' |
 
 /** A refused or failed call; `code` is ejabberd's error code for the JSON body, where it has one. */
 export class CommandError extends Error {
+  /**
+   * `reason` is ejabberd's own error term where clients match it: REST answers it as the body and
+   * ejabberdctl prints `{not_found,"unknown_user"}` (xmpp-backends reads both).
+   */
   constructor(
     message: string,
     readonly kind: CommandErrorKind = 'invalid',
     readonly code = 0,
+    readonly reason?: string,
   ) {
     super(message);
   }
@@ -74,7 +79,7 @@ export class ArgumentError extends CommandError {
     readonly argument: string,
     readonly problem: 'missing' | 'type' | 'unknown',
   ) {
-    super(message, 'invalid', 10);
+    super(message, 'invalid');
   }
 }
 
@@ -133,7 +138,11 @@ export class EjabberdCommands {
     // ejabberd refuses what the command does not take, so a misspelt argument is not silently ignored.
     const unknown = unknown_args(command, args);
     if (unknown.length > 0)
-      throw new ArgumentError(`Request have unknown arguments: ${unknown.join(', ')}`, unknown[0], 'unknown');
+      throw new ArgumentError(
+        `Request have unknown arguments: [${unknown.join(', ')}]`,
+        unknown[0],
+        'unknown',
+      );
     const checked = check_args(command, args);
     if (command.changes && this.log !== undefined) {
       const shown = command.args.map(

@@ -40,7 +40,7 @@ export function roster_commands(server: TsjabberdServer): Command[] {
       !server.config.hosts.includes(jid.lserver) ||
       !(await server.auth.user_exists(jid.luser, jid.lserver))
     )
-      throw new CommandError(`User ${jid.toString()} does not exist`, 'not_found');
+      throw new CommandError(`User ${jid.toString()} does not exist`, 'not_found', 0, 'unknown_user');
     return jid;
   };
   /** `user@host` as a local account; an unknown host is a bad argument, as in the other commands. */
@@ -226,8 +226,11 @@ export function roster_commands(server: TsjabberdServer): Command[] {
       run: async (a: Record<string, string>) => {
         const owner = await needUser(a.localuser, a.localhost);
         const contact = accountJid('user', `${a.user}@${a.host}`);
+        // As ejabberd: 0 when the item was not there either; the roster is as asked.
         if ((await unlink(owner, contact)) === undefined)
-          throw new CommandError(`${contact.toString()} is not in the roster`, 'not_found');
+          server.log.info(
+            `delete_rosteritem: ${contact.toString()} was not in the roster of ${owner.toString()}`,
+          );
         return true;
       },
     },

@@ -18,7 +18,8 @@ export function httpServer(
     const path = url.pathname;
     for (const prefix of paths) {
       const base = prefix === '/' ? '' : prefix;
-      if (path.startsWith(`${base}/`)) {
+      // The handler's own path counts too: `ServerProxy('http://host:5280/xmlrpc')` posts to /xmlrpc.
+      if (path === base || path.startsWith(`${base}/`)) {
         let command: string;
         try {
           command = decodeURIComponent(path.slice(base.length + 1));

@@ -15,10 +15,11 @@
  * get_roster, get_roster_with_presence, get_presence, get_resources, send_stanza) answer in that
  * document's plainer shapes instead (an integer, an array of structs, a struct).
  *
- * Errors are faults with ejabberd's codes: -103 authentication, -112 unknown call, -114 duplicated
- * argument, -116 missing argument, -118 the command failed, -120 unused arguments, -122 wrong type.
- * A restuple command that fails answers `{res: 1, text}` instead, as ejabberd's did (xmpp-backends
- * reads `res == 1` after register as "user exists"). A body that is not an XML-RPC call gets HTTP 400.
+ * Errors are faults with ejabberd 23.01's codes: -112 unknown call, -114 duplicated argument, -116
+ * missing argument, -118 the command failed or was refused (credentials that do not check out,
+ * api_permissions), -120 unused arguments, -122 wrong type. A restuple command that fails answers
+ * `{res: 1, text}` instead, as ejabberd did before 23.01 made it a fault: xmpp-backends reads
+ * `res == 1` after register as "user exists". A body that is not an XML-RPC call gets HTTP 400.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { nameprep, nodeprep } from '@tsjabberd/jid';
@@ -242,12 +243,10 @@ async function run(
       throw new Fault(-122, `Parameter '${e.argument}' can't be coerced: ${e.message}`);
     }
     if (e.kind === 'forbidden')
-      throw caller.user === undefined
-        ? new Fault(-103, `Required authentication: ${method}`)
-        : new Fault(
-            -118,
-            `A problem 'access_rules_unauthorized' occurred executing the command ${method}: ${e.message}`,
-          );
+      throw new Fault(
+        -118,
+        `A problem '{error,access_rules_unauthorized}' occurred executing the command ${method}: ${e.message}`,
+      );
     if (e.kind === 'failed') ctx.log.error(`ejabberd_xmlrpc ${method}: ${e.message}`);
     const legacy = MOD_XMLRPC[method];
     if (legacy !== undefined && command.result.type === 'rescode') return LEGACY_CODE[e.kind];
@@ -284,5 +283,5 @@ async function authenticate(ctx: XmlRpcContext, auth: XmlRpcStruct, anonymous: C
     if (account !== undefined) return { ...anonymous, user: account };
   }
   ctx.log.warning(`ejabberd_xmlrpc: authentication failed for ${user}@${server} from ${anonymous.ip}`);
-  throw new Fault(-103, `Authentication non valid for ${user}@${server}`);
+  throw new Fault(-118, 'Invalid authentication data');
 }

@@ -42,12 +42,23 @@ function reply(
   res.writeHead(status, {
     'Content-Type': 'application/json',
     'Content-Length': Buffer.byteLength(text),
+    ...CORS,
     ...headers,
   });
   res.end(text);
 }
 
-/** ejabberd's json_error/3. */
+/** What ejabberd sends with every answer, so that a web page on another origin may call the API. */
+const CORS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+  'Access-Control-Allow-Headers': 'Content-Type, Authorization, X-Admin',
+};
+
+/**
+ * ejabberd's json_error/3: `{"status":"error","code":N,"message":...}`, the form of authentication
+ * and routing errors and of commands' coded errors (register's 10090).
+ */
 function error(
   res: ServerResponse,
   status: number,
@@ -131,12 +142,13 @@ export function mod_http_api(ctx: HttpApiContext): HttpHandler {
   return (req, res, command) => {
     void handle(ctx, req, res, command).catch((e) => {
       ctx.log.error(`mod_http_api ${command}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      error(res, 500, 0, 'Internal error');
+      reply(res, 500, 'internal_error');
     });
   };
 }
 
 const UNAUTHORIZED = { 'WWW-Authenticate': 'Basic realm="ejabberd"' };
+const FORBIDDEN = 'AccessRules: Account does not have the right to perform the operation.';
 
 /** The arguments of a GET: the query string's parameters (ejabberd accepts both forms). */
 function queryArgs(req: IncomingMessage): Record<string, unknown> {
@@ -153,9 +165,16 @@ async function handle(
   command: string,
 ): Promise<void> {
   const peer = peerIp(req);
+  if (req.method === 'OPTIONS') {
+    // A browser's CORS preflight.
+    req.resume();
+    res.writeHead(200, { ...CORS, 'Content-Length': 0 });
+    res.end();
+    return;
+  }
   if (req.method !== 'POST' && req.method !== 'GET') {
     req.resume();
-    error(res, 405, 0, 'Only POST and GET are supported', { Allow: 'POST, GET' });
+    error(res, 405, 0, 'Only POST and GET are supported', { Allow: 'POST, GET, OPTIONS' });
     return;
   }
   const body = await readBody(req, ctx.maxBodySize);
@@ -172,9 +191,14 @@ async function handle(
     error(res, 401, 10, 'You are not authorized to call this command.', UNAUTHORIZED);
     return;
   }
+  if (command === '') {
+    error(res, 400, 40, 'Missing command name.');
+    return;
+  }
   const definition = ctx.commands.get_command(command);
   if (definition === undefined) {
-    error(res, 404, 40, `Unknown command ${command}`);
+    ctx.log.info(`mod_http_api: ${peer} called ${command}, which is no command`);
+    error(res, 404, 40, 'Endpoint not found.');
     return;
   }
   let args: unknown;
@@ -183,11 +207,11 @@ async function handle(
     try {
       args = body.trim() === '' ? {} : JSON.parse(body);
     } catch {
-      error(res, 400, 0, 'Invalid JSON input');
+      reply(res, 400, 'Invalid JSON input');
       return;
     }
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
-    error(res, 400, 0, 'The arguments must be a JSON object');
+    reply(res, 400, 'The arguments must be a JSON object');
     return;
   }
   let result: unknown;
@@ -195,12 +219,14 @@ async function handle(
     result = await ctx.commands.execute(command, args as Record<string, unknown>, caller);
   } catch (e) {
     if (!(e instanceof CommandError)) throw e;
-    if (e.kind === 'forbidden' && caller.user === undefined) {
-      error(res, 401, 10, 'You are not authorized to call this command.', UNAUTHORIZED);
+    if (e.kind === 'forbidden') {
+      error(res, 403, 32, FORBIDDEN);
       return;
     }
     if (e.kind === 'failed') ctx.log.error(`mod_http_api ${command} from ${peer}: ${e.message}`);
-    error(res, STATUS[e.kind], e.code, e.message);
+    // A coded error is ejabberd's json_error; any other is its reason (or message) as a JSON string.
+    if (e.code !== 0) error(res, STATUS[e.kind], e.code, e.message);
+    else reply(res, STATUS[e.kind], e.reason ?? e.message);
     return;
   }
   reply(res, 200, format_command_result(result, definition.result));

@@ -116,6 +116,16 @@ export function mod_last(env: ServerEnv): GenModule {
         return iq_result(iq, [last_query(now_seconds() - last.seconds, last.status)]);
       });
 
+      // register_user (user, host): a new account has a last activity from the start, as in ejabberd,
+      // so get_last and jabber:iq:last tell when it was registered until its first logout.
+      ctx.add_hook('register_user', async function mod_last_register(user: unknown, host: unknown) {
+        if (typeof user !== 'string' || typeof host !== 'string') return;
+        await env.storage.last.set(user, host, {
+          seconds: now_seconds(),
+          status: "Registered but didn't login",
+        });
+      });
+
       // unset_presence_hook (JID, status): an available session went unavailable or ended.
       ctx.add_hook('unset_presence_hook', async function mod_last_record(jid: Jid, status: unknown) {
         const last: LastActivity = {
