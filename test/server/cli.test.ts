@@ -88,6 +88,16 @@ describe('the tsjabberd command', () => {
     await expect(cli(dir, 'status')).rejects.toMatchObject({ code: 3 });
   });
 
+  it('tsjabberd ctl stop stops the running server: the process exits 0 and status then exits 3', async () => {
+    const dir = tempDir();
+    const server = await start(dir);
+    const stopped_ = await cli(dir, 'ctl', 'stop');
+    expect(stopped_.stdout).toBe('');
+    expect(await stopped(server.child)).toBe(0);
+    expect(server.output()).toContain('command stop');
+    await expect(cli(dir, 'status')).rejects.toMatchObject({ code: 3 });
+  });
+
   it('keeps accounts across a restart and across kill -9', async () => {
     const dir = tempDir();
     const port = 20_000 + Math.floor(Math.random() * 20_000);

@@ -381,6 +381,19 @@ describe('tsjabberdctl: server state', () => {
     expect(/([^ ]*) is running in that node/.exec(r.stdout)?.[1]).toBe('23.01');
   });
 
+  it('stop prints nothing, exits 0 and asks the server to stop (the process test is in cli.test.ts)', async () => {
+    const asked: string[] = [];
+    const previous = t.server.stopRequested;
+    t.server.stopRequested = (reason) => asked.push(reason);
+    try {
+      expect(await run('stop')).toEqual({ code: 0, stdout: '', stderr: '' });
+      await eventually(async () => asked.length > 0, 'the stop request');
+      expect(asked).toEqual(['command stop']);
+    } finally {
+      t.server.stopRequested = previous;
+    }
+  });
+
   it('stats and stats_host print numbers that follow the accounts and sessions', async () => {
     const number = async (...argv: string[]): Promise<number> => {
       const r = await run(...argv);

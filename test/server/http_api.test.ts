@@ -850,6 +850,20 @@ describe('mod_http_api: rosters', () => {
 });
 
 describe('mod_http_api: who may call', () => {
+  it('stop is refused over HTTP even to the admin ("admin access" excludes !stop); the server keeps serving', async () => {
+    const asked: string[] = [];
+    const previous = t.server.stopRequested;
+    t.server.stopRequested = (reason) => asked.push(reason);
+    try {
+      expectCoded(await api('stop', {}), 403, 32, FORBIDDEN);
+      await new Promise((r) => setTimeout(r, 150));
+      expect(asked).toEqual([]);
+      expect(await t.canLogin('alice', 'wonderland')).toBe(true);
+    } finally {
+      t.server.stopRequested = previous;
+    }
+  });
+
   it('a non-admin account or no credentials is 403 code 32 and changes nothing; a wrong password or a malformed header is 401', async () => {
     const u = fresh();
     const bob = basic('bob@localhost', 'builder');

@@ -136,6 +136,7 @@ async function start(config: ServerConfig): Promise<void> {
       },
     );
   };
+  server.stopRequested = shutdown;
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }

@@ -216,6 +216,15 @@ export class TsjabberdServer {
     };
   }
 
+  /**
+   * What the `stop` command (`tsjabberdctl stop`) asks for. Embedded, the server stops; the
+   * `tsjabberd start` process replaces it with its own shutdown, which also ends the process.
+   */
+  stopRequested: (reason: string) => void = (reason) => {
+    this.log.info(`${reason}: stopping`);
+    void this.stop();
+  };
+
   /** Closes every stream with `system-shutdown`, stops the modules, flushes storage. */
   async stop(): Promise<void> {
     if (this.stopped) return;

@@ -197,6 +197,19 @@ export function admin_commands(server: TsjabberdServer): Command[] {
         `tsjabberd ${VERSION} with the ejabberd API of ${EJABBERD_API} is running in that node`,
     },
     {
+      name: 'stop',
+      desc: 'Stop the server',
+      args: [],
+      result: { name: 'res', type: 'rescode' },
+      policy: 'admin',
+      changes: true,
+      // The answer goes out first: ejabberdctl stop returns once the node has been told.
+      run: () => {
+        setTimeout(() => server.stopRequested('command stop'), 100);
+        return true;
+      },
+    },
+    {
       name: 'stats',
       desc: 'Get statistical value: registeredusers onlineusers onlineusersnode uptimeseconds',
       args: [['name', 'binary']],
