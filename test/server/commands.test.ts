@@ -6,8 +6,7 @@ import {
   type EjabberdCommands,
 } from '../../packages/server/src/commands/ejabberd_commands.js';
 import { call, commandsFor, controlPath, startControl } from '../../packages/server/src/control.js';
-import { ctl } from '../../packages/server/src/ctl.js';
-import { startTestServer, type TestServer } from './helpers.js';
+import { type CtlRun, runCtl, startTestServer, type TestServer } from './helpers.js';
 
 let t: TestServer;
 let commands: EjabberdCommands;
@@ -34,18 +33,8 @@ function fresh(): string {
 }
 
 /** `tsjabberdctl ARGS...` in process against the server's control socket. */
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await ctl(socket, argv, {
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-  });
-  return { code, stdout, stderr };
+function run(...argv: string[]): Promise<CtlRun> {
+  return runCtl(socket, argv);
 }
 
 describe('ejabberd_commands: the registry', () => {

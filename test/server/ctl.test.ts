@@ -13,8 +13,7 @@ import { get_attr_s, get_subtag, get_tag_cdata, type XmlElement } from '@tsjabbe
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EjabberdCommands } from '../../packages/server/src/commands/ejabberd_commands.js';
 import { commandsFor, controlPath, startControl } from '../../packages/server/src/control.js';
-import { ctl } from '../../packages/server/src/ctl.js';
-import { eventually, startTestServer, type TestServer } from './helpers.js';
+import { type CtlRun, eventually, runCtl, startTestServer, type TestServer } from './helpers.js';
 import type { RawClient } from './raw-client.js';
 
 let t: TestServer;
@@ -43,28 +42,12 @@ function fresh(): string {
   return `ctl${++n}`;
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function ctlAt(file: string, argv: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await ctl(file, argv, {
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-  });
-  return { code, stdout, stderr };
+function ctlAt(file: string, argv: string[]): Promise<CtlRun> {
+  return runCtl(file, argv);
 }
 
 /** `tsjabberdctl ARGS...` in process against the server's control socket. */
-async function run(...argv: string[]): Promise<Run> {
+async function run(...argv: string[]): Promise<CtlRun> {
   if (argv[0] !== undefined) exercised.add(argv[0]);
   return ctlAt(socket, argv);
 }

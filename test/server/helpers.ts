@@ -4,6 +4,7 @@ import path from 'node:path';
 import { MemoryLogger } from '@tsjabberd/router';
 import { type ServerConfig, TsjabberdServer } from '@tsjabberd/server';
 import { defaultConfig, defaultModules } from '../../packages/server/src/config/defaults.js';
+import { ctl } from '../../packages/server/src/ctl.js';
 import { memoryStorage } from '../../packages/server/src/storage/memory.js';
 import { openStorage } from '../../packages/server/src/storage/open.js';
 import { RawClient } from './raw-client.js';
@@ -102,4 +103,26 @@ export async function eventually(test: () => Promise<boolean>, what: string): Pr
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** What `tsjabberdctl ARGS...` printed and exited with. */
+export interface CtlRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `tsjabberdctl ARGS...`, in process, against the control socket `socket`. */
+export async function runCtl(socket: string, argv: string[]): Promise<CtlRun> {
+  let stdout = '';
+  let stderr = '';
+  const code = await ctl(socket, argv, {
+    stdout: (s) => {
+      stdout += s;
+    },
+    stderr: (s) => {
+      stderr += s;
+    },
+  });
+  return { code, stdout, stderr };
 }

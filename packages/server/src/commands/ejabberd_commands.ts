@@ -54,6 +54,18 @@ export interface Command {
  */
 export type CommandErrorKind = 'invalid' | 'not_found' | 'conflict' | 'failed' | 'forbidden';
 
+/**
+ * The number of each kind where a front end answers with one: mod_http_api's HTTP status, and
+ * mod_xmlrpc's legacy integer results (XEP-0086's codes, the same numbers).
+ */
+export const ERROR_CODE: Record<CommandErrorKind, number> = {
+  invalid: 400,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  failed: 500,
+};
+
 /** A refused or failed call; `code` is ejabberd's error code for the JSON body, where it has one. */
 export class CommandError extends Error {
   /**

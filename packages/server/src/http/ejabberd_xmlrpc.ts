@@ -30,8 +30,8 @@ import {
   ArgumentError,
   type Command,
   CommandError,
-  type CommandErrorKind,
   type EjabberdCommands,
+  ERROR_CODE,
   type ResultSpec,
 } from '../commands/ejabberd_commands.js';
 import type { ServerConfig } from '../config/types.js';
@@ -97,15 +97,6 @@ function format_value(value: unknown, spec: ResultSpec): XmlRpcValue {
       return String(value ?? '');
   }
 }
-
-/** The integer mod_xmlrpc answers for an error (XEP-0086's legacy codes). */
-const LEGACY_CODE: Record<CommandErrorKind, number> = {
-  invalid: 400,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  failed: 500,
-};
 
 type Row = Record<string, string>;
 
@@ -249,7 +240,7 @@ async function run(
       );
     if (e.kind === 'failed') ctx.log.error(`ejabberd_xmlrpc ${method}: ${e.message}`);
     const legacy = MOD_XMLRPC[method];
-    if (legacy !== undefined && command.result.type === 'rescode') return LEGACY_CODE[e.kind];
+    if (legacy !== undefined && command.result.type === 'rescode') return ERROR_CODE[e.kind];
     if (command.result.type === 'restuple') return { res: 1, text: e.message };
     throw new Fault(-118, `A problem '${e.kind}' occurred executing the command ${method}: ${e.message}`);
   }

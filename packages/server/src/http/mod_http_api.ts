@@ -12,8 +12,8 @@ import type { EjabberdAuth } from '../auth/ejabberd_auth.js';
 import { type Caller, token_user } from '../commands/api_permissions.js';
 import {
   CommandError,
-  type CommandErrorKind,
   type EjabberdCommands,
+  ERROR_CODE,
   type ResultSpec,
 } from '../commands/ejabberd_commands.js';
 import type { ServerConfig } from '../config/types.js';
@@ -101,15 +101,6 @@ function format_result(value: unknown, spec: ResultSpec): unknown {
       return String(value ?? '');
   }
 }
-
-/** The HTTP status of a failed call (mod_http_api's format_error_result and exception mapping). */
-const STATUS: Record<CommandErrorKind, number> = {
-  invalid: 400,
-  not_found: 404,
-  conflict: 409,
-  failed: 500,
-  forbidden: 403,
-};
 
 /**
  * The caller named by the Authorization header: Basic `user@host:password` or a configured bearer
@@ -225,8 +216,8 @@ async function handle(
     }
     if (e.kind === 'failed') ctx.log.error(`mod_http_api ${command} from ${peer}: ${e.message}`);
     // A coded error is ejabberd's json_error; any other is its reason (or message) as a JSON string.
-    if (e.code !== 0) error(res, STATUS[e.kind], e.code, e.message);
-    else reply(res, STATUS[e.kind], e.reason ?? e.message);
+    if (e.code !== 0) error(res, ERROR_CODE[e.kind], e.code, e.message);
+    else reply(res, ERROR_CODE[e.kind], e.reason ?? e.message);
     return;
   }
   reply(res, 200, format_command_result(result, definition.result));
