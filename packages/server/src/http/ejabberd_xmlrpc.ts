@@ -217,11 +217,7 @@ async function run(
   if (rest.length > 1 || (rest.length === 1 && !isStruct(rest[0])))
     throw new Fault(-112, `Unknown call: ${method} takes one struct of named arguments`);
   const args = rest.length === 0 ? {} : (rest[0] as XmlRpcStruct);
-  for (const [name, type] of command.args) {
-    const v = args[name];
-    if (v !== undefined && (v instanceof Date || v instanceof Uint8Array || typeof v === 'object'))
-      throw new Fault(-122, `Parameter '${name}' can't be coerced to type '${type}'`);
-  }
+  const legacy = MOD_XMLRPC[method];
   let value: unknown;
   try {
     value = await ctx.commands.execute(method, args as Record<string, unknown>, caller);
@@ -239,12 +235,10 @@ async function run(
         `A problem '{error,access_rules_unauthorized}' occurred executing the command ${method}: ${e.message}`,
       );
     if (e.kind === 'failed') ctx.log.error(`ejabberd_xmlrpc ${method}: ${e.message}`);
-    const legacy = MOD_XMLRPC[method];
     if (legacy !== undefined && command.result.type === 'rescode') return ERROR_CODE[e.kind];
     if (command.result.type === 'restuple') return { res: 1, text: e.message };
     throw new Fault(-118, `A problem '${e.kind}' occurred executing the command ${method}: ${e.message}`);
   }
-  const legacy = MOD_XMLRPC[method];
   if (legacy !== undefined) return legacy(value);
   if (command.result.type === 'restuple') return { res: 0, text: String(value ?? '') };
   return format_result(value, command.result);
