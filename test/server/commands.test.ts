@@ -104,12 +104,12 @@ describe('ejabberd_commands: the registry', () => {
     };
     const u = fresh();
     expect(await argumentError('register', { user: u, host: 'localhost' })).toMatchObject({
-      message: 'register: missing argument password (binary)',
+      message: 'Request have missing argument: password',
       argument: 'password',
       problem: 'missing',
     });
     expect(await argumentError('register', { user: u, host: 'localhost', password: 42 })).toMatchObject({
-      message: expect.stringMatching(/argument password must be a binary/),
+      message: expect.stringMatching(/^Arg 42 is not in format binary$/),
       problem: 'type',
     });
     expect(
@@ -122,7 +122,7 @@ describe('ejabberd_commands: the registry', () => {
     expect(
       await argumentError('set_last', { user: 'alice', host: 'localhost', timestamp: 'soon', status: '' }),
     ).toMatchObject({
-      message: 'set_last: argument timestamp must be an integer, got "soon"',
+      message: 'Arg "soon" is not in format integer',
       argument: 'timestamp',
       problem: 'type',
     });

@@ -167,29 +167,24 @@ export class EjabberdCommands {
   }
 }
 
-/** The arguments converted to their types; a CommandError naming the first bad one. */
+/**
+ * The arguments converted to their types; an ArgumentError for the first bad one, in ejabberd's
+ * words ("Request have missing argument: password", "Arg 123 is not in format binary").
+ */
 export function check_args(command: Command, args: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, type] of command.args) {
     const value = Object.hasOwn(args, name) ? args[name] : renamed(command, args, name);
     if (value === undefined || value === null)
-      throw new ArgumentError(`${command.name}: missing argument ${name} (${type})`, name, 'missing');
+      throw new ArgumentError(`Request have missing argument: ${name}`, name, 'missing');
     if (type === 'integer') {
       const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
       if (typeof n !== 'number' || !Number.isSafeInteger(n))
-        throw new ArgumentError(
-          `${command.name}: argument ${name} must be an integer, got ${JSON.stringify(value)}`,
-          name,
-          'type',
-        );
+        throw new ArgumentError(`Arg ${JSON.stringify(value)} is not in format integer`, name, 'type');
       out[name] = n;
     } else {
       if (typeof value !== 'string')
-        throw new ArgumentError(
-          `${command.name}: argument ${name} must be a ${type}, got ${JSON.stringify(value)}`,
-          name,
-          'type',
-        );
+        throw new ArgumentError(`Arg ${JSON.stringify(value)} is not in format ${type}`, name, 'type');
       out[name] = value;
     }
   }
