@@ -315,8 +315,8 @@ describe('without mod_register', () => {
   });
 
   it('refuses an invalid option value and an unknown access rule', async () => {
-    const { storage, auth, config } = t.server;
-    const module = mod_register({ storage, auth, config });
+    const { storage, auth, config, rosters } = t.server;
+    const module = mod_register({ storage, auth, config, rosters });
     const gen_mod = t.server.node.gen_mod;
     await expect(gen_mod.start_module('localhost', module, { registration_timeout: -1 })).rejects.toThrow(
       /registration_timeout/,

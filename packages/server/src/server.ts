@@ -25,6 +25,7 @@ import { mod_roster } from './modules/mod_roster.js';
 import { mod_vcard } from './modules/mod_vcard.js';
 import { mod_version } from './modules/mod_version.js';
 import { ServiceConnection, type ServiceContext } from './service/ejabberd_service.js';
+import { KeyedQueue } from './storage/keyed_queue.js';
 import { openStorage } from './storage/open.js';
 import type { Storage } from './storage/storage.js';
 
@@ -64,6 +65,8 @@ export class TsjabberdServer {
   readonly components = new Set<ServiceConnection>();
   readonly listeners: BoundListener[] = [];
   private readonly servers: NetServer[] = [];
+  /** Changes to one roster run one at a time, whoever makes them (mod_roster, the roster commands). */
+  readonly rosters = new KeyedQueue();
   private stopped = false;
 
   private constructor(
@@ -114,7 +117,12 @@ export class TsjabberdServer {
             timeout: () => c.streamError('connection-timeout', 'No answer to a ping'),
           })),
     };
-    const env: ServerEnv = { storage: this.storage, auth: this.auth, config: this.config };
+    const env: ServerEnv = {
+      storage: this.storage,
+      auth: this.auth,
+      config: this.config,
+      rosters: this.rosters,
+    };
     const known: ModuleTable = {
       mod_announce: mod_announce(env),
       mod_blocking: mod_blocking(env),

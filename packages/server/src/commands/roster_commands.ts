@@ -10,8 +10,8 @@
  * `both`) with their current presence, as after a subscription approval (RFC 6121 3.1.5); unlink_contacts
  * sends the unavailable presence a removal implies (RFC 6121 2.5.2).
  *
- * Unlike a client's roster set, a command's write does not queue behind mod_roster's per-user lock: a
- * client changing the same item at the same moment may win or lose, as with ejabberd's commands.
+ * Each change queues behind any other change to the same roster (`server.rosters`, which mod_roster
+ * uses too), so a client's roster set at the same moment is neither lost nor interleaved.
  */
 import type { Jid } from '@tsjabberd/jid';
 import { element, type XmlElement } from '@tsjabberd/xml-stanza';
@@ -60,30 +60,35 @@ export function roster_commands(server: TsjabberdServer): Command[] {
       server.node.gen_mod.get_module_opt(owner.lserver, 'mod_roster', 'versioning') === true,
       remove,
     );
+  /** Runs `fn` after every earlier change to `owner`'s roster has finished. */
+  const serialize = <T>(owner: Jid, fn: () => Promise<T>): Promise<T> =>
+    server.rosters.run(`${owner.luser}@${owner.lserver}`, fn);
   /** Puts `contact` in `owner`'s roster as `both`, keeping its groups if it was there, and pushes it. */
-  const link = async (owner: Jid, contact: Jid, nick: string) => {
-    const jid = contact.toString();
-    const existing = await store.getItem(owner.luser, owner.lserver, jid);
-    const item: RosterItem = {
-      jid,
-      name: nick,
-      subscription: 'both',
-      ask: 'none',
-      groups: existing?.groups ?? [],
-      askMessage: '',
-      approved: false,
-    };
-    push(owner, item, await store.put(owner.luser, owner.lserver, item));
-  };
-  /** Removes `contact` from `owner`'s roster and pushes the removal; whether it was there. */
-  const unlink = async (owner: Jid, contact: Jid): Promise<RosterItem | undefined> => {
-    const jid = contact.toString();
-    const existing = await store.getItem(owner.luser, owner.lserver, jid);
-    if (existing === undefined) return undefined;
-    const version = await store.remove(owner.luser, owner.lserver, jid);
-    if (version !== undefined) push(owner, existing, version, true);
-    return existing;
-  };
+  const link = (owner: Jid, contact: Jid, nick: string) =>
+    serialize(owner, async () => {
+      const jid = contact.toString();
+      const existing = await store.getItem(owner.luser, owner.lserver, jid);
+      const item: RosterItem = {
+        jid,
+        name: nick,
+        subscription: 'both',
+        ask: 'none',
+        groups: existing?.groups ?? [],
+        askMessage: '',
+        approved: false,
+      };
+      push(owner, item, await store.put(owner.luser, owner.lserver, item));
+    });
+  /** Removes `contact` from `owner`'s roster and pushes the removal; the item, if it was there. */
+  const unlink = (owner: Jid, contact: Jid): Promise<RosterItem | undefined> =>
+    serialize(owner, async () => {
+      const jid = contact.toString();
+      const existing = await store.getItem(owner.luser, owner.lserver, jid);
+      if (existing === undefined) return undefined;
+      const version = await store.remove(owner.luser, owner.lserver, jid);
+      if (version !== undefined) push(owner, existing, version, true);
+      return existing;
+    });
   /** Unavailable presence from each available resource of `user` to `contact` (RFC 6121 2.5.2). */
   const sendUnavailable = (user: Jid, contact: Jid) => {
     for (const s of sm.get_user_sessions(user.luser, user.lserver))
@@ -207,7 +212,9 @@ export function roster_commands(server: TsjabberdServer): Command[] {
           askMessage: '',
           approved: false,
         };
-        push(owner, item, await store.put(owner.luser, owner.lserver, item));
+        await serialize(owner, async () =>
+          push(owner, item, await store.put(owner.luser, owner.lserver, item)),
+        );
         return true;
       },
     },

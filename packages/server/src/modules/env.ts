@@ -1,5 +1,6 @@
 import type { EjabberdAuth } from '../auth/ejabberd_auth.js';
 import type { ServerConfig } from '../config/types.js';
+import type { KeyedQueue } from '../storage/keyed_queue.js';
 import type { Storage } from '../storage/storage.js';
 
 /**
@@ -11,4 +12,9 @@ export interface ServerEnv {
   storage: Storage;
   auth: EjabberdAuth;
   config: ServerConfig;
+  /**
+   * Changes to one roster, one at a time (key `user@host`): mod_roster's IQs and subscriptions and
+   * the roster commands share it.
+   */
+  rosters: KeyedQueue;
 }

@@ -221,10 +221,11 @@ export function mod_roster(env: ServerEnv): GenModule<RosterOptions> {
   };
 }
 
-/** One host's rosters. Changes to one user's roster run one at a time, so none is lost to a race. */
+/**
+ * One host's rosters. Changes to one user's roster run one at a time (`env.rosters`, which the roster
+ * commands share), so none is lost to a race.
+ */
 class Roster {
-  private readonly locks = new Map<string, Promise<unknown>>();
-
   constructor(
     private readonly env: ServerEnv,
     private readonly opts: RosterOptions,
@@ -241,14 +242,7 @@ class Roster {
 
   /** Runs `fn` after every earlier change to `user`'s roster has finished. */
   private serialize<T>(user: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(user) ?? Promise.resolve();
-    const next = previous.then(fn, fn);
-    const tail = next.catch(() => {});
-    this.locks.set(user, tail);
-    void tail.then(() => {
-      if (this.locks.get(user) === tail) this.locks.delete(user);
-    });
-    return next;
+    return this.env.rosters.run(`${user}@${this.host}`, fn);
   }
 
   // ---- the roster IQ (RFC 6121 2.1 - 2.5) ------------------------------------------------------
