@@ -216,6 +216,44 @@ describe('ejabberd_commands: the registry', () => {
     await expect(commands.execute('stats', { name: 'nonsense' })).rejects.toThrow(/Unknown statistic/);
   });
 
+  it('kick_session delivers what was routed to the client before the kick, then closes the stream', async () => {
+    const u = fresh();
+    await commands.execute('register', { user: u, host: 'localhost', password: 'pw' });
+    const c = await t.login(u, 'pw', 'slow');
+    // An asynchronous privacy check holds the client's outbox, as a storage-backed one would.
+    const hooks = t.server.node.ejabberd_hooks;
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = async (acc: unknown) => {
+      await held;
+      return acc;
+    };
+    hooks.add('privacy_check_packet', 'localhost', slow, 10);
+    try {
+      const mark = c.elements.length;
+      await commands.execute('send_message', {
+        type: 'chat',
+        from: 'localhost',
+        to: `${u}@localhost/slow`,
+        subject: '',
+        body: 'before the kick',
+      });
+      await commands.execute('kick_session', { user: u, host: 'localhost', resource: 'slow', reason: 'bye' });
+      // The session left the table at once: nothing new is routed to the closing stream.
+      expect(await commands.execute('get_resources', { user: u, host: 'localhost' })).toEqual([]);
+      release();
+      expect(await c.streamError()).toBe('policy-violation');
+      const after = c.elements.slice(mark).map((e) => e[1]);
+      expect(after.indexOf('message')).toBeGreaterThanOrEqual(0);
+      expect(after.indexOf('message')).toBeLessThan(after.indexOf('stream:error'));
+      await c.until(() => c.closed, 'the stream to close');
+    } finally {
+      hooks.delete('privacy_check_packet', 'localhost', slow, 10);
+    }
+  });
+
   it('add_rosteritem / delete_rosteritem are reflected in get_roster and a client roster get', async () => {
     const u = fresh();
     await commands.execute('register', { user: u, host: 'localhost', password: 'pw' });

@@ -22,6 +22,8 @@ export const NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind';
 export const NS_SESSION = 'urn:ietf:params:xml:ns:xmpp-session';
 export const NS_BLOCKING_ERRORS = 'urn:xmpp:blocking:errors';
 
+/** How long a kick waits at most for the packets routed before it (see `kick`). */
+const KICK_DRAIN_MS = 1000;
 /** Stanzas held while an earlier one waits on a hook; past this the socket is paused (back-pressure). */
 const INBOX_PAUSE = 256;
 
@@ -115,6 +117,8 @@ export class C2sConnection implements SessionProcess {
   /** Gathers writes per event-loop turn and bounds what waits for a client that does not read. */
   private readonly writer: StreamWriter;
   private closing = false;
+  /** A kick waiting for the packets routed before it to go out (see `kick`). */
+  private pendingKick: [StreamErrorCondition, string] | undefined;
   /** RFC 6120 10.1: stanzas from the client wait here while an earlier one waits on a hook. */
   private readonly inbox: XmlElement[] = [];
   private inboxBusy = false;
@@ -292,6 +296,7 @@ export class C2sConnection implements SessionProcess {
           const next = this.incoming(from, to, packet);
           if (next !== undefined) this.waitOutbox(next);
         }
+        if (!this.outboxBusy) this.kickNow();
       });
   }
 
@@ -357,8 +362,28 @@ export class C2sConnection implements SessionProcess {
     this.streamError('conflict', 'Replaced by a new connection for the same resource');
   }
 
+  /**
+   * Ends the session from outside (kick_session, ban_account, account removal). What was routed to
+   * the client before the kick is delivered first, as ejabberd's c2s works through its mailbox before
+   * the stop: the session leaves the session table at once (nothing new arrives), the packets queued
+   * behind an asynchronous check go out, then the stream error. A check that hangs delays it 1 s at most.
+   */
   kick(condition: string, reason: string): void {
-    this.streamError(condition as StreamErrorCondition, reason);
+    if (!this.outboxBusy) {
+      this.streamError(condition as StreamErrorCondition, reason);
+      return;
+    }
+    if (this.pendingKick !== undefined) return;
+    this.pendingKick = [condition as StreamErrorCondition, reason];
+    this.leaveSession(reason);
+    setTimeout(() => this.kickNow(), KICK_DRAIN_MS).unref();
+  }
+
+  private kickNow(): void {
+    const kick = this.pendingKick;
+    if (kick === undefined) return;
+    this.pendingKick = undefined;
+    this.streamError(kick[0], kick[1]);
   }
 
   // ---- input -----------------------------------------------------------------------------------
