@@ -4,18 +4,17 @@ import { type SecureContext, TLSSocket } from 'node:tls';
 import { type Jid, make, parse, resourceprep } from '@tsjabberd/jid';
 import type { EjabberdNode, Logger, SessionProcess, Sid } from '@tsjabberd/router';
 import { error_condition, make_error_reply, stanza_error, stanza_type } from '@tsjabberd/router';
-import { element_to_string, get_attr_s, type XmlAttr, type XmlElement } from '@tsjabberd/xml-stanza';
-import { XmlStream, type XmlStreamError } from '@tsjabberd/xml-stream';
+import { get_attr_s, type XmlAttr, type XmlElement } from '@tsjabberd/xml-stanza';
 import { type SaslCredentials, type SaslServer, saslMechanisms, startSasl } from '../auth/sasl.js';
 import { accessAllows, shaperFor } from '../config/acl.js';
 import type { ListenerConfig, ServerConfig } from '../config/types.js';
-import { StreamWriter, shapeRead } from '../net/socket_io.js';
+import { NS_STREAM, type StreamErrorCondition, XmppStreamIn } from '../net/xmpp_stream_in.js';
 import { C2sPresence } from './presence.js';
 import { Shaper } from './shaper.js';
 
+// The stream's own names live with the stream; they are exported here too, where they always were.
+export { NS_STREAM, NS_STREAM_ERRORS, type StreamErrorCondition } from '../net/xmpp_stream_in.js';
 export const NS_CLIENT = 'jabber:client';
-export const NS_STREAM = 'http://etherx.jabber.org/streams';
-export const NS_STREAM_ERRORS = 'urn:ietf:params:xml:ns:xmpp-streams';
 export const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
 export const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
 export const NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind';
@@ -55,26 +54,6 @@ type State =
   | 'established'
   | 'closed';
 
-/** Stream error conditions of RFC 6120 section 4.9.3 that the c2s sends. */
-export type StreamErrorCondition =
-  | 'bad-format'
-  | 'conflict'
-  | 'connection-timeout'
-  | 'host-unknown'
-  | 'internal-server-error'
-  | 'invalid-from'
-  | 'invalid-namespace'
-  | 'invalid-xml'
-  | 'not-authorized'
-  | 'not-well-formed'
-  | 'policy-violation'
-  | 'resource-constraint'
-  | 'restricted-xml'
-  | 'system-shutdown'
-  | 'unsupported-encoding'
-  | 'unsupported-stanza-type'
-  | 'unsupported-version';
-
 function el(name: string, attrs: XmlAttr[] = [], children: XmlElement[] = []): XmlElement {
   return ['xmlelement', name, attrs, children];
 }
@@ -100,23 +79,13 @@ function cdataOf(packet: XmlElement): string {
  * session IQ, then a session of ejabberd_sm through which every stanza is routed. Every failure ends
  * the stream with the stream error RFC 6120 names, and a log line that names the peer and the reason.
  */
-export class C2sConnection implements SessionProcess {
-  private socket: Socket;
-  private readonly parser: XmlStream;
-  private state: State = 'wait_for_stream';
+export class C2sConnection extends XmppStreamIn<State> implements SessionProcess {
   private tls: boolean;
   private host = '';
   private user = '';
   private jid: Jid | undefined;
   private sid: Sid | undefined;
   private sasl: SaslServer | undefined;
-  private readonly streamId = randomBytes(8).toString('hex');
-  private readonly peer: string;
-  private negotiationTimer: NodeJS.Timeout | undefined;
-  private shaper: Shaper | undefined;
-  /** Gathers writes per event-loop turn and bounds what waits for a client that does not read. */
-  private readonly writer: StreamWriter;
-  private closing = false;
   /** A kick waiting for the packets routed before it to go out (see `kick`). */
   private pendingKick: [StreamErrorCondition, string] | undefined;
   /** RFC 6120 10.1: stanzas from the client wait here while an earlier one waits on a hook. */
@@ -134,30 +103,17 @@ export class C2sConnection implements SessionProcess {
     private readonly ctx: C2sContext,
     directTls: boolean,
   ) {
-    this.socket = socket;
+    super(socket, {
+      log: ctx.log,
+      logPrefix: 'c2s',
+      namespace: NS_CLIENT,
+      // A replaced session (conflict) is ordinary for a client.
+      quietErrors: ['system-shutdown', 'conflict'],
+      overflowReason: 'Too many stanzas queued for a client that does not read',
+      listener: ctx.listener,
+    });
     this.tls = directTls;
-    this.writer = new StreamWriter(ctx.listener.max_fsm_queue, () =>
-      this.streamError('policy-violation', 'Too many stanzas queued for a client that does not read'),
-    );
-    this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.parser = new XmlStream(
-      {
-        xmlstreamstart: (name, attrs) => this.streamStart(name, attrs),
-        xmlstreamelement: (stanza) => this.element(stanza),
-        xmlstreamend: () => this.close('the client closed its stream'),
-        xmlstreamerror: (error) => this.parseError(error),
-      },
-      { maxStanzaSize: ctx.listener.max_stanza_size },
-    );
     ctx.connections.add(this);
-    // Stanzas are small and each one is a complete message: Nagle's algorithm would hold one back
-    // until the client's delayed ACK (up to 40 ms on Linux) whenever traffic is light.
-    socket.setNoDelay(true);
-    this.attach(socket);
-    this.negotiationTimer = setTimeout(() => {
-      if (this.state !== 'established') this.streamError('connection-timeout', 'Negotiation took too long');
-    }, ctx.listener.negotiation_timeout * 1000);
-    this.negotiationTimer.unref();
   }
 
   /** The bound JID, once the session is established. */
@@ -165,86 +121,35 @@ export class C2sConnection implements SessionProcess {
     return this.jid;
   }
 
-  private attach(socket: Socket): void {
-    socket.on('data', (data: Buffer) => this.data(data));
-    socket.on('drain', () => this.writer.drained());
-    socket.on('error', (e) => this.ctx.log.debug(`c2s ${this.who()}: socket error: ${e.message}`));
-    socket.on('close', () => this.closed());
+  protected identity(): string {
+    return this.jid?.toString() ?? '';
   }
 
-  private data(data: Buffer): void {
-    if (this.state === 'closed') return;
+  protected override received(): void {
     this.lastActivity = Date.now();
-    this.parser.write(data);
-    shapeRead(this.socket, this.shaper, data.length, () => this.state !== 'closed');
   }
 
-  private who(): string {
-    return this.jid !== undefined ? `${this.jid.toString()} (${this.peer})` : this.peer;
-  }
-
-  // ---- output ------------------------------------------------------------------------------------
-
-  private send(data: string): void {
-    if (this.state === 'closed' || this.socket.destroyed) return;
-    this.writer.write(this.socket, data);
-  }
-
-  private sendElement(packet: XmlElement): void {
-    this.send(element_to_string(packet));
-  }
-
-  private sendHeader(): void {
-    this.send(
+  protected streamHeader(): string {
+    return (
       `<?xml version='1.0'?><stream:stream xmlns='${NS_CLIENT}' xmlns:stream='${NS_STREAM}' id='${this.streamId}'` +
-        `${this.host === '' ? '' : ` from='${this.host}'`} version='1.0' xml:lang='en'>`,
+      `${this.host === '' ? '' : ` from='${this.host}'`} version='1.0' xml:lang='en'>`
     );
   }
 
-  /** Ends the stream with a stream error (RFC 6120 4.9): header first if none was sent, then close. */
-  streamError(condition: StreamErrorCondition, reason: string): void {
-    if (this.state === 'closed' || this.closing) return;
-    const level = condition === 'system-shutdown' || condition === 'conflict' ? 'info' : 'warning';
-    this.ctx.log[level](`c2s ${this.who()}: stream error ${condition}: ${reason}`);
-    if (this.state === 'wait_for_stream') this.sendHeader();
-    this.sendElement(
-      el(
-        'stream:error',
-        [],
-        [
-          el(condition, [['xmlns', NS_STREAM_ERRORS]]),
-          text('text', reason, [
-            ['xmlns', NS_STREAM_ERRORS],
-            ['xml:lang', 'en'],
-          ]),
-        ],
-      ),
-    );
-    this.close(`stream error ${condition}`);
+  protected streamEnd(): void {
+    this.close('the client closed its stream');
   }
 
-  /** Sends `</stream:stream>` and closes the connection once the client has had a moment to reply. */
-  close(why: string): void {
-    if (this.state === 'closed' || this.closing) return;
-    this.closing = true;
-    this.ctx.log.debug(`c2s ${this.who()}: closing: ${why}`);
-    // Leave the session table now, so what arrives meanwhile goes offline instead of into a closing socket.
+  /** Leave the session table now, so what arrives meanwhile goes offline instead of into a closing socket. */
+  protected onClosing(): void {
     this.leaveSession('');
-    this.send('</stream:stream>');
-    this.socket.end();
-    // A client that never closes its side does not keep the connection open.
-    setTimeout(() => this.socket.destroy(), 5000).unref();
   }
 
-  private closed(): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    if (this.negotiationTimer !== undefined) clearTimeout(this.negotiationTimer);
+  protected onClosed(): void {
     this.leaveSession('Connection closed');
     this.inbox.length = 0;
     this.outbox.length = 0;
     this.ctx.connections.delete(this);
-    this.ctx.log.debug(`c2s ${this.who()}: connection closed`);
   }
 
   /**
@@ -388,30 +293,12 @@ export class C2sConnection implements SessionProcess {
 
   // ---- input -----------------------------------------------------------------------------------
 
-  private parseError(error: XmlStreamError): void {
-    this.streamError(error.condition, `${error.reason} (at character ${error.position})`);
-  }
-
-  private streamStart(name: string, attrs: XmlAttr[]): void {
-    if (this.state !== 'wait_for_stream') {
-      this.streamError('invalid-xml', 'A stream header in the middle of a stream');
-      return;
-    }
+  protected streamStart(name: string, attrs: XmlAttr[]): void {
     const to = get_attr_s('to', attrs).toLowerCase();
     const version = get_attr_s('version', attrs);
-    const xmlns = get_attr_s('xmlns', attrs);
+    // Known before the root is checked, so that a stream error's header names the host.
     if (this.host === '' && this.ctx.config.hosts.includes(to)) this.host = to;
-    if (name !== 'stream:stream' && !name.endsWith(':stream') && name !== 'stream') {
-      this.streamError('invalid-namespace', `The stream root is <${name}>, not <stream>`);
-      return;
-    }
-    if (xmlns !== NS_CLIENT) {
-      this.streamError(
-        'invalid-namespace',
-        `The stream's default namespace is '${xmlns}', not '${NS_CLIENT}'`,
-      );
-      return;
-    }
+    if (!this.validStreamRoot(name, attrs)) return;
     if (!this.ctx.config.hosts.includes(to) || (this.host !== '' && to !== this.host)) {
       this.streamError(
         'host-unknown',
@@ -482,7 +369,7 @@ export class C2sConnection implements SessionProcess {
    * while one waits on a hook (storage), the next ones wait in the inbox, and past a bound the socket
    * is paused so a client cannot make the server hold an unbounded queue.
    */
-  private element(packet: XmlElement): void {
+  protected element(packet: XmlElement): void {
     if (this.inboxBusy) {
       this.inbox.push(packet);
       if (this.inbox.length >= INBOX_PAUSE && !this.socket.isPaused()) this.socket.pause();
@@ -566,17 +453,10 @@ export class C2sConnection implements SessionProcess {
       return;
     }
     this.sendElement(el('proceed', [['xmlns', NS_TLS]]));
-    const raw = this.socket;
-    raw.removeAllListeners('data');
-    raw.removeAllListeners('drain');
-    raw.removeAllListeners('close');
-    raw.removeAllListeners('error');
-    const secure = new TLSSocket(raw, { isServer: true, secureContext: context });
-    this.socket = secure;
+    const secure = this.replaceSocket(
+      (raw) => new TLSSocket(raw, { isServer: true, secureContext: context }),
+    );
     this.tls = true;
-    this.parser.reset();
-    this.state = 'wait_for_stream';
-    this.attach(secure);
     secure.on('secure', () =>
       this.ctx.log.debug(`c2s ${this.peer}: TLS established (${secure.getProtocol() ?? '?'})`),
     );
@@ -676,8 +556,7 @@ export class C2sConnection implements SessionProcess {
         : text('success', result.data.toString('base64'), [['xmlns', NS_SASL]]),
     );
     // RFC 6120 6.4.6: the client restarts the stream over the authenticated connection.
-    this.parser.reset();
-    this.state = 'wait_for_stream';
+    this.restartStream();
   }
 
   // ---- resource binding (RFC 6120 section 7) and the legacy session (RFC 3921) --------------------
@@ -725,8 +604,7 @@ export class C2sConnection implements SessionProcess {
     this.jid = jid;
     const sm = this.ctx.node.ejabberd_sm;
     this.sid = sm.make_sid();
-    this.state = 'established';
-    if (this.negotiationTimer !== undefined) clearTimeout(this.negotiationTimer);
+    this.negotiated();
     // An existing session with this resource is replaced (its stream gets <conflict/>).
     const sid = this.sid;
     this.presence = new C2sPresence({

@@ -1,15 +1,13 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { type Jid, nameprep, parse } from '@tsjabberd/jid';
 import type { EjabberdNode, Logger, RouteProcess } from '@tsjabberd/router';
 import { make_error_reply, stanza_error } from '@tsjabberd/router';
-import { crypt, element_to_string, get_attr_s, type XmlAttr, type XmlElement } from '@tsjabberd/xml-stanza';
-import { XmlStream, type XmlStreamError } from '@tsjabberd/xml-stream';
-import { NS_STREAM, NS_STREAM_ERRORS, type StreamErrorCondition } from '../c2s/ejabberd_c2s.js';
+import { crypt, get_attr_s, type XmlAttr, type XmlElement } from '@tsjabberd/xml-stanza';
 import { Shaper } from '../c2s/shaper.js';
 import { accessAllows, shaperFor } from '../config/acl.js';
 import type { ServerConfig, ServiceListenerConfig } from '../config/types.js';
-import { StreamWriter, shapeRead } from '../net/socket_io.js';
+import { NS_STREAM, XmppStreamIn } from '../net/xmpp_stream_in.js';
 
 /** XEP-0114: the namespace of a component's stream to the server. */
 export const NS_COMPONENT = 'jabber:component:accept';
@@ -57,23 +55,13 @@ function parseJid(s: string): Jid | undefined {
  * component sends is routed with the `from` it names, which must be in one of its domains
  * (`check_from`). When the connection ends the routes go, and packets for the domain bounce again.
  */
-export class ServiceConnection implements RouteProcess {
-  private readonly socket: Socket;
-  private readonly parser: XmlStream;
-  private state: State = 'wait_for_stream';
+export class ServiceConnection extends XmppStreamIn<State> implements RouteProcess {
   /** The domain the component asked for in its stream header. */
   private domain = '';
   /** The domains it is routed as, once the handshake is done. */
   private routes: string[] = [];
   private registered = false;
   private password = '';
-  private readonly streamId = randomBytes(8).toString('hex');
-  private readonly peer: string;
-  private negotiationTimer: NodeJS.Timeout | undefined;
-  private shaper: Shaper | undefined;
-  /** Gathers writes per event-loop turn and bounds what waits for a component that does not read. */
-  private readonly writer: StreamWriter;
-  private closing = false;
   /** Stanzas the component sent while its routes were being registered. */
   private readonly early: XmlElement[] = [];
 
@@ -81,30 +69,16 @@ export class ServiceConnection implements RouteProcess {
     socket: Socket,
     private readonly ctx: ServiceContext,
   ) {
-    this.socket = socket;
-    this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.writer = new StreamWriter(ctx.listener.max_fsm_queue, () =>
-      this.streamError('policy-violation', 'Too many stanzas queued for a component that does not read'),
-    );
-    this.parser = new XmlStream(
-      {
-        xmlstreamstart: (name, attrs) => this.streamStart(name, attrs),
-        xmlstreamelement: (stanza) => this.element(stanza),
-        xmlstreamend: () => this.close('the component closed its stream'),
-        xmlstreamerror: (error) => this.parseError(error),
-      },
-      { maxStanzaSize: ctx.listener.max_stanza_size },
-    );
+    super(socket, {
+      log: ctx.log,
+      logPrefix: 'service',
+      namespace: NS_COMPONENT,
+      // A conflict here is two components claiming one domain: worth a warning.
+      quietErrors: ['system-shutdown'],
+      overflowReason: 'Too many stanzas queued for a component that does not read',
+      listener: ctx.listener,
+    });
     ctx.connections.add(this);
-    socket.setNoDelay(true);
-    socket.on('data', (data: Buffer) => this.data(data));
-    socket.on('drain', () => this.writer.drained());
-    socket.on('error', (e) => ctx.log.debug(`service ${this.who()}: socket error: ${e.message}`));
-    socket.on('close', () => this.closed());
-    this.negotiationTimer = setTimeout(() => {
-      if (this.state !== 'established') this.streamError('connection-timeout', 'Negotiation took too long');
-    }, ctx.listener.negotiation_timeout * 1000);
-    this.negotiationTimer.unref();
   }
 
   /** How the packet trace names this route. */
@@ -117,80 +91,30 @@ export class ServiceConnection implements RouteProcess {
     return this.registered ? this.routes : [];
   }
 
-  private who(): string {
-    return this.domain === '' ? this.peer : `${this.domain} (${this.peer})`;
+  protected identity(): string {
+    return this.domain;
   }
 
-  private data(data: Buffer): void {
-    if (this.state === 'closed') return;
-    this.parser.write(data);
-    shapeRead(this.socket, this.shaper, data.length, () => this.state !== 'closed');
-  }
-
-  // ---- output ------------------------------------------------------------------------------------
-
-  private send(data: string): void {
-    if (this.state === 'closed' || this.socket.destroyed) return;
-    this.writer.write(this.socket, data);
-  }
-
-  private sendElement(packet: XmlElement): void {
-    this.send(element_to_string(packet));
-  }
-
-  private sendHeader(): void {
-    this.send(
+  protected streamHeader(): string {
+    return (
       `<?xml version='1.0'?><stream:stream xmlns:stream='${NS_STREAM}' xmlns='${NS_COMPONENT}' id='${this.streamId}'` +
-        `${this.domain === '' ? '' : ` from='${crypt(this.domain)}'`}>`,
+      `${this.domain === '' ? '' : ` from='${crypt(this.domain)}'`}>`
     );
   }
 
-  /** Ends the stream with a stream error (header first if none was sent), then closes. */
-  streamError(condition: StreamErrorCondition, reason: string): void {
-    if (this.state === 'closed' || this.closing) return;
-    const level = condition === 'system-shutdown' ? 'info' : 'warning';
-    this.ctx.log[level](`service ${this.who()}: stream error ${condition}: ${reason}`);
-    if (this.state === 'wait_for_stream') this.sendHeader();
-    this.sendElement(
-      el(
-        'stream:error',
-        [],
-        [
-          el(condition, [['xmlns', NS_STREAM_ERRORS]]),
-          [
-            'xmlelement',
-            'text',
-            [
-              ['xmlns', NS_STREAM_ERRORS],
-              ['xml:lang', 'en'],
-            ],
-            [['xmlcdata', reason]],
-          ],
-        ],
-      ),
-    );
-    this.close(`stream error ${condition}`);
+  protected streamEnd(): void {
+    this.close('the component closed its stream');
   }
 
-  /** Sends `</stream:stream>` and closes; the routes go at once. */
-  close(why: string): void {
-    if (this.state === 'closed' || this.closing) return;
-    this.closing = true;
-    this.ctx.log.debug(`service ${this.who()}: closing: ${why}`);
+  /** The routes go at once, so nothing more is routed into the closing stream. */
+  protected onClosing(): void {
     this.unregister();
-    this.send('</stream:stream>');
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 5000).unref();
   }
 
-  private closed(): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    if (this.negotiationTimer !== undefined) clearTimeout(this.negotiationTimer);
+  protected onClosed(): void {
     this.unregister();
     this.early.length = 0;
     this.ctx.connections.delete(this);
-    this.ctx.log.debug(`service ${this.who()}: connection closed`);
   }
 
   /** ejabberd_service:terminate: the component's routes go (once). */
@@ -240,29 +164,10 @@ export class ServiceConnection implements RouteProcess {
 
   // ---- input -----------------------------------------------------------------------------------
 
-  private parseError(error: XmlStreamError): void {
-    this.streamError(error.condition, `${error.reason} (at character ${error.position})`);
-  }
-
-  private streamStart(name: string, attrs: XmlAttr[]): void {
-    if (this.state !== 'wait_for_stream') {
-      this.streamError('invalid-xml', 'A stream header in the middle of a stream');
-      return;
-    }
-    const xmlns = get_attr_s('xmlns', attrs);
+  protected streamStart(name: string, attrs: XmlAttr[]): void {
+    if (!this.validStreamRoot(name, attrs)) return;
     const rawTo = get_attr_s('to', attrs);
     const to = rawTo === '' ? 'error' : nameprep(rawTo);
-    if (name !== 'stream:stream' && !name.endsWith(':stream') && name !== 'stream') {
-      this.streamError('invalid-namespace', `The stream root is <${name}>, not <stream>`);
-      return;
-    }
-    if (xmlns !== NS_COMPONENT) {
-      this.streamError(
-        'invalid-namespace',
-        `The stream's default namespace is '${xmlns}', not '${NS_COMPONENT}'`,
-      );
-      return;
-    }
     if (to === 'error' || to === '') {
       this.streamError(
         'host-unknown',
@@ -306,7 +211,7 @@ export class ServiceConnection implements RouteProcess {
     return this.routes.find((d) => this.ctx.config.hosts.includes(d) || router.is_my_route(d));
   }
 
-  private element(packet: XmlElement): void {
+  protected element(packet: XmlElement): void {
     if (this.state === 'closed' || this.closing) return;
     switch (this.state) {
       case 'wait_for_handshake':
@@ -375,8 +280,7 @@ export class ServiceConnection implements RouteProcess {
       this.unregister();
       return;
     }
-    this.state = 'established';
-    if (this.negotiationTimer !== undefined) clearTimeout(this.negotiationTimer);
+    this.negotiated();
     this.ctx.log.info(
       `service ${this.who()}: component authenticated; routing ${this.routes.join(', ')} to it`,
     );
