@@ -435,7 +435,27 @@ describe('validation errors name the option, line and column', () => {
   });
 
   it('bad acls', () => {
-    expectError('acl:\n  local:\n    user_regexp: ""\n', 'acl.local.user_regexp', 3, 5, /not supported yet/);
+    expectError(
+      'acl:\n  local:\n    resource_regexp: ""\n',
+      'acl.local.resource_regexp',
+      3,
+      5,
+      /not supported yet/,
+    );
+    expectError(
+      'acl:\n  bad:\n    user_regexp: "(unclosed"\n',
+      'acl.bad.user_regexp',
+      3,
+      18,
+      /not a valid regular expression/,
+    );
+    expectError(
+      'acl:\n  bad:\n    node_regexp: "^a"\n',
+      'acl.bad.node_regexp',
+      3,
+      18,
+      /user pattern: server pattern/,
+    );
     expectError(
       'acl:\n  admin:\n    user: ["bad user@localhost"]\n',
       'acl.admin.user',
@@ -785,6 +805,84 @@ describe('ejabberd_service listeners (XEP-0114)', () => {
       17,
       /true or false/,
     );
+  });
+});
+
+describe('pattern acls (user_regexp, server_regexp, node_regexp and their _glob forms)', () => {
+  const config = parseConfig(
+    [
+      'hosts: [a.test, b.test]',
+      'acl:',
+      '  local:',
+      '    user_regexp: ""',
+      '  testers:',
+      '    user_regexp: "^test[0-9]+$"',
+      '  a_admins:',
+      '    user_regexp:',
+      '      "^adm": a.test',
+      '  partners:',
+      '    server_regexp: "\\\\.partner\\\\.org$"',
+      '  ops:',
+      '    node_regexp:',
+      '      "^op-": "^(a|b)\\\\.test$"',
+      '  globbed:',
+      '    user_glob: ["bot-*", "q?"]',
+      '    server_glob: "*.example.net"',
+      '    node_glob:',
+      '      "[ab]x": "*.test"',
+    ].join('\n'),
+  );
+
+  it('user_regexp "" is ejabberd\'s local: every user of a served host, no server, no anonymous caller', () => {
+    expect(matchAcl(config, 'local', 'alice', 'a.test')).toBe(true);
+    expect(matchAcl(config, 'local', 'alice', 'remote.example')).toBe(false);
+    expect(matchAcl(config, 'local', '', 'a.test')).toBe(false);
+    expect(matchAcl(config, 'local', '', '')).toBe(false);
+  });
+
+  it('user_regexp searches the name; with a server, only on that host', () => {
+    expect(matchAcl(config, 'testers', 'test12', 'b.test')).toBe(true);
+    expect(matchAcl(config, 'testers', 'test', 'b.test')).toBe(false);
+    expect(matchAcl(config, 'a_admins', 'admin', 'a.test')).toBe(true);
+    expect(matchAcl(config, 'a_admins', 'admin', 'b.test')).toBe(false);
+  });
+
+  it('server_regexp matches any user of a matching server, and the server itself', () => {
+    expect(matchAcl(config, 'partners', 'x', 'chat.partner.org')).toBe(true);
+    expect(matchAcl(config, 'partners', '', 'chat.partner.org')).toBe(true);
+    expect(matchAcl(config, 'partners', 'x', 'partner.org.evil')).toBe(false);
+  });
+
+  it('node_regexp needs both halves', () => {
+    expect(matchAcl(config, 'ops', 'op-1', 'b.test')).toBe(true);
+    expect(matchAcl(config, 'ops', 'op-1', 'c.test')).toBe(false);
+    expect(matchAcl(config, 'ops', 'dev-1', 'a.test')).toBe(false);
+  });
+
+  it('globs are whole-name shell patterns', () => {
+    expect(matchAcl(config, 'globbed', 'bot-7', 'a.test')).toBe(true);
+    expect(matchAcl(config, 'globbed', 'a-bot-7', 'a.test')).toBe(false);
+    expect(matchAcl(config, 'globbed', 'qa', 'a.test')).toBe(true);
+    expect(matchAcl(config, 'globbed', 'qaa', 'a.test')).toBe(false);
+    expect(matchAcl(config, 'globbed', 'anyone', 'chat.example.net')).toBe(true);
+    expect(matchAcl(config, 'globbed', 'ax', 'b.test')).toBe(true);
+    expect(matchAcl(config, 'globbed', 'cx', 'b.test')).toBe(false);
+  });
+
+  it('access rules use them like any acl', () => {
+    const withRules = parseConfig(
+      [
+        'acl:',
+        '  local:',
+        '    user_regexp: ""',
+        'access_rules:',
+        '  c2s: allow',
+        '  local_only:',
+        '    - allow: local',
+      ].join('\n'),
+    );
+    expect(accessAllows(withRules, 'local_only', 'alice', 'localhost')).toBe(true);
+    expect(accessAllows(withRules, 'local_only', 'alice', 'elsewhere.example')).toBe(false);
   });
 });
 

@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import type { ServerConfig, ShaperConfig } from './types.js';
+import type { AclPattern, ServerConfig, ShaperConfig } from './types.js';
 
 /** `record[key]` when it is the record's own entry (never `constructor` and the like from the prototype). */
 function own<T>(record: Record<string, T>, key: string): T | undefined {
@@ -71,10 +71,58 @@ export function matchAcl(
   if (spec.all === true) return true;
   if (ip !== undefined && spec.ip !== undefined && ipInNetworks(spec.ip, ip)) return true;
   if (host !== '' && spec.server?.includes(host)) return true;
+  if (spec.patterns?.some((p) => patternMatches(config, p, user, host))) return true;
   if (user === '' || spec.user === undefined) return false;
   return spec.user.some((entry) =>
     entry.includes('@') ? entry === `${user}@${host}` : entry === user && config.hosts.includes(host),
   );
+}
+
+/** Compiled patterns by source (the config keeps sources, so it stays plain data). */
+const compiled = new Map<string, RegExp>();
+
+/** A pattern source as a RegExp; ejabberd's are searched, not anchored (`""` matches every name). */
+export function aclRegExp(source: string): RegExp {
+  let re = compiled.get(source);
+  if (re === undefined) {
+    re = new RegExp(source, 'u');
+    compiled.set(source, re);
+  }
+  return re;
+}
+
+/**
+ * ejabberd's user_regexp (a user of a served host, or of `host`), server_regexp and node_regexp: a
+ * caller without an account matches only server patterns, and only when its host is known.
+ */
+function patternMatches(config: ServerConfig, p: AclPattern, user: string, host: string): boolean {
+  if (host === '') return false;
+  if (p.user !== undefined) {
+    if (user === '' || !aclRegExp(p.user).test(user)) return false;
+    if (p.host !== undefined) return p.host === host;
+    if (p.server === undefined) return config.hosts.includes(host);
+  }
+  return p.server === undefined || aclRegExp(p.server).test(host);
+}
+
+/** A shell glob (`*`, `?`, `[...]`) as the anchored regular expression ejabberd's `_glob` acls match. */
+export function globToRegExp(glob: string): string {
+  let out = '^';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === '*') out += '.*';
+    else if (c === '?') out += '.';
+    else if (c === '[') {
+      const end = glob.indexOf(']', i + 2);
+      if (end < 0) out += '\\[';
+      else {
+        const body = glob.slice(i + 1, end);
+        out += `[${body.startsWith('!') ? `^${body.slice(1)}` : body}]`;
+        i = end;
+      }
+    } else out += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }
+  return `${out}$`;
 }
 
 /**

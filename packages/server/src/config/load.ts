@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { nameprep, nodeprep } from '@tsjabberd/jid';
 import type { LogLevel } from '@tsjabberd/router';
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
-import { parseCidr } from './acl.js';
+import { aclRegExp, globToRegExp, parseCidr } from './acl.js';
 import {
   consoleCommandsPermission,
   DEFAULT_MAX_FSM_QUEUE,
@@ -17,6 +17,7 @@ import {
 import type {
   AccessRule,
   AclConfig,
+  AclPattern,
   AnyListenerConfig,
   ApiAccessRule,
   ApiFrontend,
@@ -157,18 +158,7 @@ const LOG_LEVELS: Record<string, LogLevel> = {
 };
 
 /** ACL match types tsjabberd does not support yet (ejabberd has them). */
-const UNSUPPORTED_ACL = [
-  'user_regexp',
-  'user_glob',
-  'server_regexp',
-  'server_glob',
-  'node_regexp',
-  'node_glob',
-  'resource',
-  'resource_regexp',
-  'resource_glob',
-  'shared_group',
-];
+const UNSUPPORTED_ACL = ['resource', 'resource_regexp', 'resource_glob', 'shared_group'];
 
 /** The nearest of `known` to `word` when it is a likely typo, for "did you mean" hints. */
 function nearest(word: string, known: readonly string[]): string | undefined {
@@ -427,6 +417,61 @@ function readCidr(r: Reader, value: string, node: Node, key: string): string {
   return `${net.address}/${net.prefix}`;
 }
 
+/** The acl types matched by a pattern on the user's or the server's name (ejabberd's acl.erl). */
+const PATTERN_ACL = ['user_regexp', 'user_glob', 'server_regexp', 'server_glob', 'node_regexp', 'node_glob'];
+
+/**
+ * A `*_regexp` or `*_glob` acl entry, in ejabberd's forms:
+ *   user_regexp: "^test"                 (a user of any served host; a list of them too)
+ *   user_regexp: {"^test": example.org}  (a user of that host)
+ *   server_regexp: "\\.example\\.org$"
+ *   node_regexp: {"^test": "^example"}    (user pattern: server pattern)
+ * Globs (`*`, `?`, `[...]`) become anchored regular expressions; every pattern is compiled now, so a
+ * bad one is a load error with its position.
+ */
+function readAclPatterns(r: Reader, type: string, node: Node | undefined, key: string): AclPattern[] {
+  const glob = type.endsWith('_glob');
+  const kind = type.slice(0, type.indexOf('_'));
+  // A pattern may be empty: `user_regexp: ""` is ejabberd's `local` acl (every user of a served host).
+  const text = (n: Node | undefined, what: string): string => {
+    if (!isScalar(n) || typeof n.value !== 'string') r.fail(n, key, `expected ${what}, got ${r.describe(n)}`);
+    return n.value;
+  };
+  const pattern = (value: string, n: Node | undefined): string => {
+    const source = glob ? globToRegExp(value) : value;
+    try {
+      aclRegExp(source);
+    } catch (e) {
+      r.fail(
+        n,
+        key,
+        `${JSON.stringify(value)} is not a valid ${glob ? 'glob' : 'regular expression'}: ${(e as Error).message}`,
+      );
+    }
+    return source;
+  };
+  const pairs = (n: Node): AclPattern[] =>
+    r
+      .entries(n, key, `a mapping of ${kind === 'node' ? 'user pattern: server pattern' : 'pattern: server'}`)
+      .map((e) => {
+        const second = text(e.value, kind === 'node' ? 'a server pattern' : 'a domain name');
+        if (kind === 'node') return { user: pattern(e.name, e.keyNode), server: pattern(second, e.value) };
+        const host = nameprep(second);
+        if (host === 'error') r.fail(e.value, key, `${JSON.stringify(second)} is not a valid domain name`);
+        return { user: pattern(e.name, e.keyNode), host };
+      });
+  const items = (isSeq(node) ? node.items : [node]) as (Node | undefined)[];
+  return items.flatMap((item): AclPattern[] => {
+    if (isMap(item)) {
+      if (kind === 'server') r.fail(item, key, `expected a pattern, got ${r.describe(item)}`);
+      return pairs(item);
+    }
+    if (kind === 'node') r.fail(item, key, 'expected a mapping of user pattern: server pattern');
+    const value = text(item, 'a pattern');
+    return [kind === 'user' ? { user: pattern(value, item) } : { server: pattern(value, item) }];
+  });
+}
+
 /** A user entry (`name` on every host, or `name@host`), prepared as the acl matcher compares it. */
 function readAclUser(r: Reader, value: string, node: Node, key: string): string {
   const at = value.lastIndexOf('@');
@@ -475,10 +520,16 @@ function readAcls(r: Reader, node: Node | undefined): Record<string, AclConfig> 
         acl.ip = r
           .stringList(f.value, fkey, 'an IP network (such as 127.0.0.0/8)')
           .map(({ value, node: n }) => readCidr(r, value, n, fkey));
+      } else if (PATTERN_ACL.includes(f.name)) {
+        acl.patterns = [...(acl.patterns ?? []), ...readAclPatterns(r, f.name, f.value, fkey)];
       } else if (UNSUPPORTED_ACL.includes(f.name)) {
-        r.fail(f.keyNode, fkey, `acl type "${f.name}" is not supported yet (only user, server and ip)`);
+        r.fail(
+          f.keyNode,
+          fkey,
+          `acl type "${f.name}" is not supported yet (user, server, ip and the _regexp/_glob of user, server, node are)`,
+        );
       } else {
-        r.fail(f.keyNode, fkey, unknownOption(f.name, ['user', 'server', 'ip']));
+        r.fail(f.keyNode, fkey, unknownOption(f.name, ['user', 'server', 'ip', ...PATTERN_ACL]));
       }
     }
     out[e.name] = acl;

@@ -69,6 +69,21 @@ export interface AclConfig {
   server?: string[];
   /** `ip`: networks as `address/prefix` (`127.0.0.0/8`, `::1/128`); a bare address is a /32 or /128. */
   ip?: string[];
+  /**
+   * `user_regexp`, `server_regexp`, `node_regexp` and their `_glob` forms, as regular expressions
+   * (globs are turned into anchored ones when loaded). `server` absent in a user pattern means any
+   * served host; `user` absent means a server pattern.
+   */
+  patterns?: AclPattern[];
+}
+
+/** One pattern of an acl: the user's name and/or the server's, each a regular expression source. */
+export interface AclPattern {
+  user?: string;
+  /** The exact served host a `user_regexp: {Regexp: Server}` names. */
+  host?: string;
+  /** A server pattern (`server_regexp`, the server half of `node_regexp`). */
+  server?: string;
 }
 
 /** The front ends that call administrative commands (ejabberd's `from` names). */
