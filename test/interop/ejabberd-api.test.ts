@@ -14,8 +14,7 @@ import type { Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpListenerDefaults } from '../../packages/server/src/config/defaults.js';
 import { commandsFor, controlPath, startControl } from '../../packages/server/src/control.js';
-import { ctl } from '../../packages/server/src/ctl.js';
-import { startTestServer, type TestServer } from '../server/helpers.js';
+import { runCtl, startTestServer, type TestServer } from '../server/helpers.js';
 import { type CtlRun, type Ejabberd, startEjabberd } from './ejabberd.js';
 
 const H = 'localhost';
@@ -78,19 +77,7 @@ beforeAll(async () => {
   T = {
     name: 'tsjabberd',
     http: `http://127.0.0.1:${httpPort}`,
-    async ctl(...argv) {
-      let stdout = '';
-      let stderr = '';
-      const code = await ctl(socket, argv, {
-        stdout: (s) => {
-          stdout += s;
-        },
-        stderr: (s) => {
-          stderr += s;
-        },
-      });
-      return { code, stdout, stderr };
-    },
+    ctl: (...argv) => runCtl(socket, argv),
   };
 }, 60_000);
 

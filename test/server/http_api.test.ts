@@ -1102,7 +1102,7 @@ describe('mod_http_api with api_permissions configured', () => {
               ],
             },
           ],
-          // ejabberd's example excludes stop and start (which tsjabberd has no command for); ban_account
+          // ejabberd's example excludes stop and start (tsjabberd has stop; start is the process itself); ban_account
           // is excluded as well here, to check that an exclusion holds for anonymous loopback callers.
           what: ['*', '!stop', '!start', '!ban_account'],
         },
