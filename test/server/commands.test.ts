@@ -1,28 +1,23 @@
-import type { Server } from 'node:net';
 import { get_attr_s, get_subtag, get_tag_cdata, type XmlElement } from '@tsjabberd/xml-stanza';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   ArgumentError,
   type EjabberdCommands,
 } from '../../packages/server/src/commands/ejabberd_commands.js';
-import { call, commandsFor, controlPath, startControl } from '../../packages/server/src/control.js';
-import { type CtlRun, runCtl, startTestServer, type TestServer } from './helpers.js';
+import { call } from '../../packages/server/src/control.js';
+import { type CtlRun, runCtl, startControlledServer, type TestServer } from './helpers.js';
 
 let t: TestServer;
 let commands: EjabberdCommands;
-let control: Server;
 let socket: string;
+let stop: () => Promise<void>;
 let n = 0;
 
 beforeAll(async () => {
-  t = await startTestServer();
-  commands = commandsFor(t.server);
-  control = await startControl(t.server, commands);
-  socket = controlPath(t.dir);
+  ({ t, commands, socket, stop } = await startControlledServer());
 });
 afterAll(async () => {
-  control.close();
-  await t.stop();
+  await stop();
 });
 afterEach(() => {
   t.closeClients();

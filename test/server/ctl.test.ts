@@ -6,33 +6,27 @@
  * XMPP by real clients.
  */
 import { statSync } from 'node:fs';
-import type { Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { get_attr_s, get_subtag, get_tag_cdata, type XmlElement } from '@tsjabberd/xml-stanza';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EjabberdCommands } from '../../packages/server/src/commands/ejabberd_commands.js';
-import { commandsFor, controlPath, startControl } from '../../packages/server/src/control.js';
-import { type CtlRun, eventually, runCtl, startTestServer, type TestServer } from './helpers.js';
+import { type CtlRun, eventually, runCtl, startControlledServer, type TestServer } from './helpers.js';
 import type { RawClient } from './raw-client.js';
 
 let t: TestServer;
 let commands: EjabberdCommands;
-let control: Server;
 let socket: string;
+let stop: () => Promise<void>;
 /** Every command name `run` was asked to run (the last test checks all were). */
 const exercised = new Set<string>();
 let n = 0;
 
 beforeAll(async () => {
-  t = await startTestServer();
-  commands = commandsFor(t.server);
-  control = await startControl(t.server, commands);
-  socket = controlPath(t.dir);
+  ({ t, commands, socket, stop } = await startControlledServer());
 });
 afterAll(async () => {
-  control.close();
-  await t.stop();
+  await stop();
 });
 afterEach(() => {
   t.closeClients();

@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { MemoryLogger } from '@tsjabberd/router';
 import { type ServerConfig, TsjabberdServer } from '@tsjabberd/server';
+import type { EjabberdCommands } from '../../packages/server/src/commands/ejabberd_commands.js';
 import { defaultConfig, defaultModules } from '../../packages/server/src/config/defaults.js';
+import { commandsFor, controlPath, startControl } from '../../packages/server/src/control.js';
 import { ctl } from '../../packages/server/src/ctl.js';
 import { memoryStorage } from '../../packages/server/src/storage/memory.js';
 import { openStorage } from '../../packages/server/src/storage/open.js';
@@ -125,4 +127,28 @@ export async function runCtl(socket: string, argv: string[]): Promise<CtlRun> {
     },
   });
   return { code, stdout, stderr };
+}
+
+/** A test server with its command registry and control socket (what tsjabberdctl talks to). */
+export interface ControlledServer {
+  t: TestServer;
+  commands: EjabberdCommands;
+  /** The control socket's path, for `runCtl`. */
+  socket: string;
+  stop(): Promise<void>;
+}
+
+export async function startControlledServer(): Promise<ControlledServer> {
+  const t = await startTestServer();
+  const commands = commandsFor(t.server);
+  const control = await startControl(t.server, commands);
+  return {
+    t,
+    commands,
+    socket: controlPath(t.dir),
+    async stop() {
+      control.close();
+      await t.stop();
+    },
+  };
 }
